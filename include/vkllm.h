@@ -1,0 +1,179 @@
+/*
+ * vkllm.h — the public contract of libvkllm, a C11 LLM inference engine for
+ * Llama-family models on Vulkan GPUs and on the CPU.
+ *
+ * Usage:
+ *
+ *   vkllm_model_params mp = vkllm_model_default_params();
+ *   vkllm_model *model = NULL;
+ *   if (vkllm_model_load("model.gguf", &mp, &model) != VKLLM_OK) {
+ *       fprintf(stderr, "%s\n", vkllm_last_error());
+ *       return 1;
+ *   }
+ *   vkllm_session_params sp = vkllm_session_default_params();
+ *   vkllm_session *s = NULL;
+ *   vkllm_session_create(model, &sp, &s);
+ *   int32_t ids[512]; size_t n = 0;
+ *   vkllm_tokenize(model, "Once upon a time", 16, VKLLM_TOKENIZE_ADD_BOS, ids, 512, &n);
+ *   vkllm_session_eval(s, ids, n);                 // prompt
+ *   int32_t next; vkllm_session_sample(s, &next);   // one token
+ *   ...
+ *   vkllm_session_destroy(s);
+ *   vkllm_model_destroy(model);
+ *
+ * Errors: every function returns a vkllm_status; the message for the last
+ * failure on the calling thread is vkllm_last_error() (thread-local, valid
+ * until the next failing call on that thread).
+ *
+ * Thread safety: a model may be shared by several sessions on different
+ * threads; one session must be used by one thread at a time.
+ *
+ * Ownership: *_destroy / *_free accept NULL. Strings returned by the library
+ * are borrowed and valid for the lifetime of the handle they came from unless
+ * stated otherwise.
+ */
+#ifndef VKLLM_H
+#define VKLLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum vkllm_status {
+    VKLLM_OK = 0,
+    VKLLM_ERR_INVALID_ARG,   /* a parameter or flag value is out of range */
+    VKLLM_ERR_IO,            /* a file could not be opened, read or written */
+    VKLLM_ERR_FORMAT,        /* a file is malformed (truncated, bad magic, bad offsets, bad JSON) */
+    VKLLM_ERR_UNSUPPORTED,   /* valid input that vkllm does not handle (architecture, tensor type) */
+    VKLLM_ERR_NOMEM,         /* host allocation failed */
+    VKLLM_ERR_CONTEXT_FULL,  /* the sequence would exceed the context size */
+    VKLLM_ERR_DEVICE,        /* a Vulkan call failed */
+    VKLLM_ERR_DEVICE_LOST,   /* the GPU was lost */
+    VKLLM_ERR_DEVICE_OOM,    /* not enough GPU memory */
+    VKLLM_ERR_TEMPLATE,      /* a chat template failed to parse or render */
+    VKLLM_ERR_INTERNAL       /* a bug in vkllm */
+} vkllm_status;
+
+/* Short constant name of a status ("invalid argument", ...). */
+const char *vkllm_status_str(vkllm_status s);
+
+/* Message describing the last failure on this thread ("" when none). */
+const char *vkllm_last_error(void);
+
+/* Log messages (load progress, warnings) go through one callback; the default
+ * writes warnings and errors to stderr. level: 0 debug, 1 info, 2 warn, 3 error. */
+typedef void (*vkllm_log_fn)(int level, const char *msg, void *user);
+void vkllm_set_log(vkllm_log_fn fn, void *user, int min_level);
+
+/* ---- models ------------------------------------------------------------ */
+
+typedef struct vkllm_model vkllm_model;
+
+typedef enum vkllm_backend_kind {
+    VKLLM_BACKEND_AUTO = 0,  /* Vulkan when a usable GPU exists, else CPU */
+    VKLLM_BACKEND_CPU,
+    VKLLM_BACKEND_VULKAN
+} vkllm_backend_kind;
+
+typedef struct vkllm_model_params {
+    const char *tokenizer_path; /* llama2.c checkpoints: tokenizer .bin; NULL = next to the model */
+    vkllm_backend_kind backend;
+    int n_threads;              /* CPU threads; 0 = number of cores */
+    int device;                 /* Vulkan device index; -1 = best */
+    int max_binding_mb;         /* Vulkan: force a smaller storage-binding limit; 0 = device limit */
+} vkllm_model_params;
+
+vkllm_model_params vkllm_model_default_params(void);
+
+/* path: a .gguf file, a Hugging Face folder, or a llama2.c .bin checkpoint.
+ * On success *out owns the model; free with vkllm_model_destroy. */
+vkllm_status vkllm_model_load(const char *path, const vkllm_model_params *params,
+                              vkllm_model **out);
+void vkllm_model_destroy(vkllm_model *model);
+
+typedef struct vkllm_model_info {
+    const char *arch;        /* "llama", "qwen2", "qwen3" */
+    const char *name;        /* general.name or folder name; may be "" */
+    int n_vocab, dim, n_layers, n_heads, n_kv_heads, head_dim, ffn_dim;
+    int ctx_train;
+    float rope_theta;
+    uint64_t weight_bytes;   /* bytes of all weights as stored */
+    uint64_t n_params;
+    int32_t bos_id, eos_id;  /* -1 when absent */
+    const char *backend;     /* "cpu" or "vulkan" */
+} vkllm_model_info;
+
+void vkllm_model_get_info(const vkllm_model *model, vkllm_model_info *info);
+
+/* Model's chat template (Jinja source) or NULL when it ships none. */
+const char *vkllm_model_chat_template(const vkllm_model *model);
+
+/* ---- tokenizer ---------------------------------------------------------- */
+
+enum {
+    VKLLM_TOKENIZE_ADD_BOS = 1,       /* add BOS (and EOS) as the model's metadata says */
+    VKLLM_TOKENIZE_PARSE_SPECIAL = 2  /* special-token text in the input becomes control tokens */
+};
+
+/* Writes up to cap ids; *n_out is the number needed (may exceed cap: call again). */
+vkllm_status vkllm_tokenize(const vkllm_model *model, const char *text, size_t len, int flags,
+                            int32_t *ids, size_t cap, size_t *n_out);
+
+/* Text piece of one token (raw bytes; may be a partial UTF-8 character). */
+vkllm_status vkllm_token_piece(const vkllm_model *model, int32_t id, const char **piece,
+                               size_t *len);
+
+int vkllm_token_is_eog(const vkllm_model *model, int32_t id); /* end of generation? */
+
+/* ---- sessions (KV cache + sampler) -------------------------------------- */
+
+typedef struct vkllm_session vkllm_session;
+
+typedef struct vkllm_sampling_params {
+    float temperature;      /* 0 = greedy */
+    int top_k;              /* 0 = off */
+    float top_p;            /* 1 = off */
+    float min_p;            /* 0 = off */
+    float repeat_penalty;   /* 1 = off */
+    int repeat_last_n;      /* tokens the penalty looks back over */
+    uint64_t seed;
+} vkllm_sampling_params;
+
+typedef struct vkllm_session_params {
+    int n_ctx;              /* 0 = the model's training context, capped at 4096 */
+    vkllm_sampling_params sampling;
+} vkllm_session_params;
+
+vkllm_session_params vkllm_session_default_params(void);
+
+vkllm_status vkllm_session_create(vkllm_model *model, const vkllm_session_params *params,
+                                  vkllm_session **out);
+void vkllm_session_destroy(vkllm_session *s);
+
+/* Appends tokens to the sequence and computes logits of the last one. */
+vkllm_status vkllm_session_eval(vkllm_session *s, const int32_t *ids, size_t n);
+
+/* Logits of every evaluated position of the last eval call (n * n_vocab floats),
+ * when the session was asked for them with vkllm_session_set_all_logits. */
+void vkllm_session_set_all_logits(vkllm_session *s, int on);
+const float *vkllm_session_logits(const vkllm_session *s, size_t *n_rows);
+
+/* Samples the next token from the last logits with the session's settings. */
+vkllm_status vkllm_session_sample(vkllm_session *s, int32_t *id);
+
+/* Drops everything after the first n_keep tokens of the sequence. */
+vkllm_status vkllm_session_truncate(vkllm_session *s, size_t n_keep);
+size_t vkllm_session_n_past(const vkllm_session *s);
+
+typedef struct vkllm_memory_stats {
+    uint64_t weights, kv_cache, scratch;
+} vkllm_memory_stats;
+void vkllm_session_memory(const vkllm_session *s, vkllm_memory_stats *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VKLLM_H */

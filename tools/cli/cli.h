@@ -1,0 +1,38 @@
+/* cli.h — the vkllm command-line tool: one file per subcommand (cmd_<name>.c),
+ * each exporting `int cmd_<name>(int argc, char **argv)` where argv[0] is the
+ * subcommand name. Commands print results to stdout, errors as one line
+ * "vkllm <cmd>: <message>" to stderr, and return the process exit code. */
+#ifndef VKLLM_CLI_H
+#define VKLLM_CLI_H
+
+#include <stdint.h>
+
+#include "vkllm.h"
+
+int cmd_run(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_detokenize(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
+int cmd_chat_template(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
+
+/* Shared argument helpers (cli_args.c). Each prints a one-line error naming
+ * the flag and returns -1 on a bad value. */
+int cli_parse_int(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out);
+int cli_parse_float(const char *cmd, const char *flag, const char *s, double lo, double hi,
+                    double *out);
+int cli_parse_u64(const char *cmd, const char *flag, const char *s, uint64_t *out);
+/* "1,2,3" -> heap array (free()); returns -1 with a message on bad input. */
+int cli_parse_ids(const char *cmd, const char *s, int32_t **ids, size_t *n);
+/* Error line "vkllm <cmd>: <msg>" and returns 1. */
+int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reports vkllm_last_error() and returns 1. */
+int cli_fail_status(const char *cmd, vkllm_status s);
+
+#endif
