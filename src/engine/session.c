@@ -22,7 +22,8 @@ struct vkllm_session {
     kv_cache kvc;
     fwd_state fwd;
     sampler smp;
-    int all_logits;
+    int all_logits;     /* VKLLM_LOGITS_ALL */
+    int force_logits;   /* VKLLM_LOGITS_LAST: never the argmax-only path */
     float *logits;      /* [cap_rows * n_vocab] */
     size_t cap_rows;
     size_t n_rows;      /* rows valid in logits */
@@ -142,7 +143,7 @@ vkllm_status vkllm_session_eval(vkllm_session *s, const int32_t *ids, size_t n) 
         s->cap_rows = rows;
     }
     s->n_rows = 0;
-    int greedy = sampler_is_greedy(&s->smp) && !s->all_logits;
+    int greedy = sampler_is_greedy(&s->smp) && !s->all_logits && !s->force_logits;
     /* in all-logits mode a pass returns at most max_out rows, so batches are that small */
     size_t step = (size_t)(s->all_logits ? s->fwd.max_out : s->fwd.max_tokens);
     size_t done = 0, start = s->n_past;
@@ -166,7 +167,10 @@ vkllm_status vkllm_session_eval(vkllm_session *s, const int32_t *ids, size_t n) 
     return VKLLM_OK;
 }
 
-void vkllm_session_set_all_logits(vkllm_session *s, int on) { s->all_logits = on != 0; }
+void vkllm_session_set_logits_mode(vkllm_session *s, vkllm_logits_mode mode) {
+    s->all_logits = mode == VKLLM_LOGITS_ALL;
+    s->force_logits = mode == VKLLM_LOGITS_LAST;
+}
 
 const float *vkllm_session_logits(const vkllm_session *s, size_t *n_rows) {
     if (n_rows) *n_rows = s->n_rows;

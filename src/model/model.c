@@ -88,6 +88,10 @@ static vkllm_status model_check_weight(vkllm_model *m, model_role r, int layer) 
                        w->name ? w->name : name, (unsigned long long)w->nbytes,
                        (unsigned long long)total);
     m->weight_bytes += w->nbytes;
+    if (w->type < DTYPE_COUNT_) {
+        m->bytes_by_type[w->type] += w->nbytes;
+        if (m->bytes_by_type[w->type] > m->bytes_by_type[m->main_type]) m->main_type = w->type;
+    }
     m->n_params += (uint64_t)ne0 * (uint64_t)ne1;
     if (ne1 == 1 && w->type != DTYPE_F32) { /* norms and biases: f32 copies for every backend */
         float *f = mem_calloc((size_t)ne0, sizeof(float));
@@ -280,6 +284,8 @@ void vkllm_model_get_info(const vkllm_model *m, vkllm_model_info *info) {
     info->bos_id = m->tok ? tokenizer_bos(m->tok) : c->bos_id;
     info->eos_id = m->tok ? tokenizer_eos(m->tok) : c->eos_id;
     info->backend = m->be ? m->be->vt->name : "none";
+    info->device = m->be ? m->be->device_name : "";
+    info->weight_type = dtype_name(m->main_type);
 }
 
 const char *vkllm_model_chat_template(const vkllm_model *m) { return m->chat_template; }

@@ -9,6 +9,7 @@
 #define VKLLM_MODEL_MODEL_H
 
 #include "backend/backend.h"
+#include "core/dtype.h"
 #include "format/gguf.h"
 #include "format/llama2c.h"
 #include "format/safetensors.h"
@@ -66,6 +67,8 @@ struct vkllm_model {
     model_bk_layer *bk_layers;
 
     uint64_t weight_bytes, n_params;
+    uint64_t bytes_by_type[DTYPE_COUNT_];
+    uint32_t main_type;      /* the type holding the most bytes */
 };
 
 /* Loads and validates a model without choosing a backend (vkllm info uses
