@@ -49,8 +49,10 @@ static vkllm_status l2c_parse(llama2c *m) {
     int32_t vocab = l2c_i32(p + 20);
     m->seq_len = l2c_i32(p + 24);
     /* A negative vocab_size marks an unshared classifier; INT32_MIN has no magnitude. */
+    if (vocab == INT32_MIN)
+        return err_set(VKLLM_ERR_FORMAT, "llama2c: %s: vocab_size %d out of range", path, vocab);
     m->shared_classifier = vocab > 0;
-    m->vocab_size = vocab == INT32_MIN ? 0 : vocab < 0 ? -vocab : vocab;
+    m->vocab_size = vocab < 0 ? -vocab : vocab;
 
     TRY(l2c_check(path, "dim", m->dim, L2C_MAX_DIM));
     TRY(l2c_check(path, "hidden_dim", m->hidden_dim, L2C_MAX_HIDDEN));
