@@ -83,7 +83,8 @@ static void rejects(void) {
     CHECK(quant_quantize_row(DTYPE_Q4_0, x, q, 0) == 0); /* an empty row is fine */
     CHECK(quant_dot_f32(DTYPE_Q4_0, q, x, 0) == 0.0f);
     /* NaN / inf weights quantize without undefined behaviour (UBSan watches) */
-    for (int i = 0; i < 512; i++) x[i] = i % 3 ? NAN : (i % 2 ? INFINITY : -1.0f);
+    for (int i = 0; i < 512; i++)
+        x[i] = i % 3 ? NAN : (i % 2 ? INFINITY : -1.0f);
     static const uint32_t all[] = {DTYPE_Q8_0, DTYPE_Q4_0, DTYPE_Q4_1, DTYPE_Q5_0,
                                    DTYPE_Q5_1, DTYPE_Q4_K, DTYPE_Q5_K, DTYPE_Q6_K};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {

@@ -28,12 +28,14 @@ static void dequant(uint32_t t, const uint8_t *blk, float *y, int n) {
 static void q8_0(void) {
     uint8_t b[34];
     put16(b, F16_HALF);
-    for (int j = 0; j < 32; j++) b[2 + j] = (uint8_t)(int8_t)(j * 9 - 128); /* -128 .. 151 wraps */
+    for (int j = 0; j < 32; j++)
+        b[2 + j] = (uint8_t)(int8_t)(j * 9 - 128); /* -128 .. 151 wraps */
     float y[32];
     dequant(DTYPE_Q8_0, b, y, 32);
-    for (int j = 0; j < 32; j++) EXPECT(DTYPE_Q8_0, y, j, 0.5f * (float)(int8_t)(uint8_t)(j * 9 - 128));
-    EXPECT(DTYPE_Q8_0, y, 0, -64.0f); /* int8 -128 * 0.5 */
-    EXPECT(DTYPE_Q8_0, y, 15, 3.5f);  /* 15*9-128 = 7 */
+    for (int j = 0; j < 32; j++)
+        EXPECT(DTYPE_Q8_0, y, j, 0.5f * (float)(int8_t)(uint8_t)(j * 9 - 128));
+    EXPECT(DTYPE_Q8_0, y, 0, -64.0f);  /* int8 -128 * 0.5 */
+    EXPECT(DTYPE_Q8_0, y, 15, 3.5f);   /* 15*9-128 = 7 */
     EXPECT(DTYPE_Q8_0, y, 31, -52.5f); /* 151 -> int8 -105 */
 }
 
@@ -42,7 +44,8 @@ static void q4(void) {
     uint8_t b[20];
     float y[32];
     put16(b, F16_ONE);
-    for (int j = 0; j < 16; j++) b[2 + j] = (uint8_t)(j | (15 - j) << 4);
+    for (int j = 0; j < 16; j++)
+        b[2 + j] = (uint8_t)(j | (15 - j) << 4);
     dequant(DTYPE_Q4_0, b, y, 32);
     for (int j = 0; j < 16; j++) {
         EXPECT(DTYPE_Q4_0, y, j, j - 8);
@@ -51,7 +54,8 @@ static void q4(void) {
 
     put16(b, F16_HALF);
     put16(b + 2, F16_MINUS_ONE);
-    for (int j = 0; j < 16; j++) b[4 + j] = (uint8_t)(j | (15 - j) << 4);
+    for (int j = 0; j < 16; j++)
+        b[4 + j] = (uint8_t)(j | (15 - j) << 4);
     dequant(DTYPE_Q4_1, b, y, 32);
     for (int j = 0; j < 16; j++) {
         EXPECT(DTYPE_Q4_1, y, j, 0.5f * j - 1.0f);
@@ -67,7 +71,8 @@ static void q5(void) {
     float y[32];
     put16(b, F16_ONE);
     b[2] = 0x01, b[3] = 0x00, b[4] = 0x02, b[5] = 0x80;
-    for (int j = 0; j < 16; j++) b[6 + j] = (uint8_t)(j | (15 - j) << 4);
+    for (int j = 0; j < 16; j++)
+        b[6 + j] = (uint8_t)(j | (15 - j) << 4);
     dequant(DTYPE_Q5_0, b, y, 32);
     for (int j = 0; j < 16; j++) {
         int hi0 = j == 0 ? 16 : 0, hi1 = (j == 1 || j == 15) ? 16 : 0;
@@ -82,7 +87,8 @@ static void q5(void) {
     put16(b, F16_QUARTER);
     put16(b + 2, F16_TWO);
     b[4] = 0x01, b[5] = 0x00, b[6] = 0x02, b[7] = 0x80;
-    for (int j = 0; j < 16; j++) b[8 + j] = (uint8_t)(j | (15 - j) << 4);
+    for (int j = 0; j < 16; j++)
+        b[8 + j] = (uint8_t)(j | (15 - j) << 4);
     dequant(DTYPE_Q5_1, b, y, 32);
     EXPECT(DTYPE_Q5_1, y, 0, 0.25f * 16 + 2);
     EXPECT(DTYPE_Q5_1, y, 1, 0.25f * 1 + 2);
@@ -110,7 +116,8 @@ static void q4_k_q5_k(void) {
     put16(b, F16_ONE);
     put16(b + 2, F16_HALF);
     memcpy(b + 4, k_scales, 12);
-    for (int k = 0; k < 128; k++) b[16 + k] = k_qs(k);
+    for (int k = 0; k < 128; k++)
+        b[16 + k] = k_qs(k);
     dequant(DTYPE_Q4_K, b, y, 256);
     for (int e = 0; e < 256; e++) {
         int c = e / 64, r = e % 64, sub = e / 32;
@@ -123,8 +130,10 @@ static void q4_k_q5_k(void) {
     EXPECT(DTYPE_Q4_K, y, 255, 563.5f); /* qs[127] high = 889%16 = 9; 63*9 - 3.5 */
 
     /* Q5_K: same header, qh[l] = 37*l, qs at offset 48 */
-    for (int l = 0; l < 32; l++) b[16 + l] = k_qh(l);
-    for (int k = 0; k < 128; k++) b[48 + k] = k_qs(k);
+    for (int l = 0; l < 32; l++)
+        b[16 + l] = k_qh(l);
+    for (int k = 0; k < 128; k++)
+        b[48 + k] = k_qs(k);
     dequant(DTYPE_Q5_K, b, y, 256);
     for (int e = 0; e < 256; e++) {
         int c = e / 64, r = e % 64, sub = e / 32, l = r % 32;
@@ -142,8 +151,10 @@ static void q4_k_q5_k(void) {
 static void q6_k(void) {
     static const int8_t sc[16] = {1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12, 13, -14, 15, -128};
     uint8_t b[210];
-    for (int k = 0; k < 128; k++) b[k] = (uint8_t)(k * 13);
-    for (int k = 0; k < 64; k++) b[128 + k] = (uint8_t)(k * 29);
+    for (int k = 0; k < 128; k++)
+        b[k] = (uint8_t)(k * 13);
+    for (int k = 0; k < 64; k++)
+        b[128 + k] = (uint8_t)(k * 29);
     memcpy(b + 192, sc, 16);
     put16(b + 208, F16_HALF);
     float y[256];
@@ -155,9 +166,9 @@ static void q6_k(void) {
         int hi = (b[128 + 32 * h + l] >> (2 * p)) & 3;
         EXPECT(DTYPE_Q6_K, y, e, 0.5f * sc[e / 16] * ((lo | hi << 4) - 32));
     }
-    EXPECT(DTYPE_Q6_K, y, 0, -16.0f);  /* ql[0]=0, qh[0]=0: 0.5*1*(0-32) */
-    EXPECT(DTYPE_Q6_K, y, 40, 12.0f);  /* ql[40]=0x08 low 8, qh[8]=0xE8 bits2-3 = 2: q=40, sc 3 */
-    EXPECT(DTYPE_Q6_K, y, 70, 10.0f);  /* ql[6]=0x4E high 4, qh[6]=0xAE bits4-5 = 2: q=36, sc 5 */
+    EXPECT(DTYPE_Q6_K, y, 0, -16.0f);    /* ql[0]=0, qh[0]=0: 0.5*1*(0-32) */
+    EXPECT(DTYPE_Q6_K, y, 40, 12.0f);    /* ql[40]=0x08 low 8, qh[8]=0xE8 bits2-3 = 2: q=40, sc 3 */
+    EXPECT(DTYPE_Q6_K, y, 70, 10.0f);    /* ql[6]=0x4E high 4, qh[6]=0xAE bits4-5 = 2: q=36, sc 5 */
     EXPECT(DTYPE_Q6_K, y, 255, 1600.0f); /* ql[127]=0x73 high 7, qh[63]=0x23 bits6-7 = 0, sc -128 */
 }
 

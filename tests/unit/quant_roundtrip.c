@@ -12,8 +12,8 @@
 #define ROWS 6
 
 enum { D_UNIFORM, D_GAUSS, D_OUTLIERS, D_ZEROS, D_CONST, D_TINY, D_SUBNORMAL, D_SCALED, D_COUNT };
-static const char *dist_name[D_COUNT] = {"uniform", "gaussian", "outliers",  "zeros",
-                                         "constant", "tiny",    "subnormal", "block-scaled"};
+static const char *dist_name[D_COUNT] = {"uniform",  "gaussian", "outliers",  "zeros",
+                                         "constant", "tiny",     "subnormal", "block-scaled"};
 
 static uint64_t rng;
 
@@ -60,7 +60,8 @@ static float h2f(const uint8_t *p) { return dtype_f16_to_f32((uint16_t)(p[0] | p
  *   Q4_1: <= dref/2 + 15*|d - dref| + |m - min|        (q = floor(.. + 0.5))
  *   Q5_1: <= dref/2 + 31*|d - dref| + |m - min|
  * plus a float-rounding slack of 8 ulps of the block's max magnitude. */
-static void check_small(uint32_t t, int dist, const float *x, const uint8_t *q, const float *y, int n) {
+static void check_small(uint32_t t, int dist, const float *x, const uint8_t *q, const float *y,
+                        int n) {
     uint32_t ts = dtype_type_size(t);
     for (int b = 0; b < n / 32; b++) {
         const float *xb = x + 32 * b, *yb = y + 32 * b;
@@ -100,13 +101,14 @@ static void check_small(uint32_t t, int dist, const float *x, const uint8_t *q, 
                 bound_at_worst = bound;
             }
         }
-        CHECKF(ok, "%s %s block %d: error %g > bound %g", dtype_name(t), dist_name[dist], b,
-               worst, bound_at_worst);
+        CHECKF(ok, "%s %s block %d: error %g > bound %g", dtype_name(t), dist_name[dist], b, worst,
+               bound_at_worst);
     }
     if (t == DTYPE_Q8_0) { /* the stored scale is exactly f16(max|x| / 127) */
         for (int b = 0; b < n / 32; b++) {
             float amax = 0.0f;
-            for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[32 * b + j]));
+            for (int j = 0; j < 32; j++)
+                amax = fmaxf(amax, fabsf(x[32 * b + j]));
             CHECKF(h2f(q + (size_t)b * ts) == dtype_f16_to_f32(dtype_f32_to_f16(amax / 127.0f)),
                    "q8_0 %s block %d: scale", dist_name[dist], b);
         }
@@ -127,8 +129,8 @@ static void check_stable(uint32_t t, int dist, const float *y, int n) {
             same = 0;
             at = i;
         }
-    CHECKF(same, "%s %s: second round trip differs at %d: %g vs %g", dtype_name(t),
-           dist_name[dist], at, at >= 0 ? y2[at] : 0.0, at >= 0 ? y[at] : 0.0);
+    CHECKF(same, "%s %s: second round trip differs at %d: %g vs %g", dtype_name(t), dist_name[dist],
+           at, at >= 0 ? y2[at] : 0.0, at >= 0 ? y[at] : 0.0);
     free(q2);
     free(y2);
 }
@@ -142,12 +144,11 @@ static void check_stable(uint32_t t, int dist, const float *y, int n) {
  * (Q4_K: 2/15/3.46/0.577 = 0.067). The bounds below (0.10, 0.05, 0.024) leave
  * 30-40% headroom over those figures, since rows whose energy sits in a few
  * sub-blocks fluctuate more from row to row (block-scaled rows, whose runs of
- * 32 span three decades, get 1.3x more); a layout or packing bug gives errors of order 1. Outlier rows
- * (1% of values x40) are dominated by the sub-blocks holding an outlier, whose
- * step is ~range/nmax of a 40x wider range: rms^2 ~ 17 sigma^2, and for Q4_K
- * ~27% of sub-blocks have a step ~2.3 sigma, giving rmse/rms ~ 0.085 (Q5_K
- * ~0.045, Q6_K ~0.027); their bounds (0.15, 0.08, 0.055) sit ~40-70% above
- * that, as the outlier count per row varies. A constant row comes back within
+ * 32 span three decades, get 1.3x more); a layout or packing bug gives errors of order 1. Outlier
+ * rows (1% of values x40) are dominated by the sub-blocks holding an outlier, whose step is
+ * ~range/nmax of a 40x wider range: rms^2 ~ 17 sigma^2, and for Q4_K ~27% of sub-blocks have a step
+ * ~2.3 sigma, giving rmse/rms ~ 0.085 (Q5_K ~0.045, Q6_K ~0.027); their bounds (0.15, 0.08, 0.055)
+ * sit ~40-70% above that, as the outlier count per row varies. A constant row comes back within
  * half a step of its sub-block scale code (>= ~60 of 63, as the super-block
  * scale is rounded up, possibly to a coarse f16 subnormal): 1% relative; zero
  * rows exactly. In subnormal-range rows (|x| <= 2e-6) the super-block scale
@@ -172,8 +173,8 @@ static void check_k(uint32_t t, int dist, const float *x, const float *y, int n)
         bound = rel * rms + 0.5 * 0x1p-24 * nmax;
     else
         bound = rel * rms;
-    CHECKF(rmse <= bound, "%s %s: rmse %g > bound %g (rms %g)", dtype_name(t), dist_name[dist], rmse,
-           bound, rms);
+    CHECKF(rmse <= bound, "%s %s: rmse %g > bound %g (rms %g)", dtype_name(t), dist_name[dist],
+           rmse, bound, rms);
     if (getenv("QUANT_VERBOSE"))
         fprintf(stderr, "%-5s %-12s rmse/rms %.4f\n", dtype_name(t), dist_name[dist],
                 rms > 0 ? rmse / rms : 0.0);
@@ -233,22 +234,22 @@ static void float_types(void) {
     check_half(DTYPE_F16, 1.0f, 0x3C00);
     check_half(DTYPE_F16, -2.0f, 0xC000);
     check_half(DTYPE_F16, -0.0f, 0x8000);
-    check_half(DTYPE_F16, 1.0f + 0x1p-11f, 0x3C00);        /* tie -> even (down) */
-    check_half(DTYPE_F16, 1.0f + 3 * 0x1p-11f, 0x3C02);    /* tie -> even (up) */
+    check_half(DTYPE_F16, 1.0f + 0x1p-11f, 0x3C00);     /* tie -> even (down) */
+    check_half(DTYPE_F16, 1.0f + 3 * 0x1p-11f, 0x3C02); /* tie -> even (up) */
     check_half(DTYPE_F16, 1.0f + 0x1p-11f + 0x1p-20f, 0x3C01);
     check_half(DTYPE_F16, 65504.0f, 0x7BFF);
     check_half(DTYPE_F16, 65519.0f, 0x7BFF);
-    check_half(DTYPE_F16, 65520.0f, 0x7C00);               /* tie with 2^16 -> inf */
+    check_half(DTYPE_F16, 65520.0f, 0x7C00); /* tie with 2^16 -> inf */
     check_half(DTYPE_F16, 1e10f, 0x7C00);
     check_half(DTYPE_F16, -INFINITY, 0xFC00);
-    check_half(DTYPE_F16, 0x1p-14f, 0x0400);               /* min normal */
-    check_half(DTYPE_F16, 0x1p-24f, 0x0001);               /* min subnormal */
-    check_half(DTYPE_F16, 1023 * 0x1p-24f, 0x03FF);        /* max subnormal */
-    check_half(DTYPE_F16, 1023.5f * 0x1p-24f, 0x0400);     /* tie -> even = min normal */
-    check_half(DTYPE_F16, 0x1p-25f, 0x0000);               /* tie with 0 -> even */
-    check_half(DTYPE_F16, bits_f(0x33000001), 0x0001);     /* just above 2^-25 */
-    check_half(DTYPE_F16, 1.5f * 0x1p-24f, 0x0002);        /* tie 1|2 -> 2 */
-    check_half(DTYPE_F16, 2.5f * 0x1p-24f, 0x0002);        /* tie 2|3 -> 2 */
+    check_half(DTYPE_F16, 0x1p-14f, 0x0400);           /* min normal */
+    check_half(DTYPE_F16, 0x1p-24f, 0x0001);           /* min subnormal */
+    check_half(DTYPE_F16, 1023 * 0x1p-24f, 0x03FF);    /* max subnormal */
+    check_half(DTYPE_F16, 1023.5f * 0x1p-24f, 0x0400); /* tie -> even = min normal */
+    check_half(DTYPE_F16, 0x1p-25f, 0x0000);           /* tie with 0 -> even */
+    check_half(DTYPE_F16, bits_f(0x33000001), 0x0001); /* just above 2^-25 */
+    check_half(DTYPE_F16, 1.5f * 0x1p-24f, 0x0002);    /* tie 1|2 -> 2 */
+    check_half(DTYPE_F16, 2.5f * 0x1p-24f, 0x0002);    /* tie 2|3 -> 2 */
     check_half(DTYPE_F16, -5 * 0x1p-24f, 0x8005);
     check_half(DTYPE_F16, 1e-30f, 0x0000);
     check_half_nan(DTYPE_F16, NAN);
@@ -269,7 +270,10 @@ static void float_types(void) {
     check_half_nan(DTYPE_BF16, bits_f(0x7F800001));
 
     /* decoding */
-    static const struct { uint16_t h; float f; } f16dec[] = {
+    static const struct {
+        uint16_t h;
+        float f;
+    } f16dec[] = {
         {0x0001, 0x1p-24f}, {0x03FF, 1023 * 0x1p-24f}, {0x0400, 0x1p-14f}, {0x3555, 0x1.554p-2f},
         {0x7BFF, 65504.0f}, {0xFC00, -INFINITY},       {0x8000, -0.0f},    {0xC000, -2.0f},
     };
@@ -288,7 +292,8 @@ static void float_types(void) {
     /* random values: f16/bf16 round trips land on the nearest representable */
     float x[512], y[512];
     uint8_t q[1024];
-    for (int i = 0; i < 512; i++) x[i] = 0.12f * gauss() * powf(10.0f, test_rng_f32(&rng, -4, 4));
+    for (int i = 0; i < 512; i++)
+        x[i] = 0.12f * gauss() * powf(10.0f, test_rng_f32(&rng, -4, 4));
     for (int k = 0; k < 2; k++) {
         uint32_t t = k ? DTYPE_BF16 : DTYPE_F16;
         CHECK(quant_quantize_row(t, x, q, 512) == 0);
