@@ -1,5 +1,6 @@
-/* tok_spec.c — releasing a tok_spec (every member is a heap copy it owns). */
-#include "tokenizer/tok_spec.h"
+/* tok_spec.c — releasing a tok_spec (see tok_spec.h); the sources that fill
+ * one live in their own files (hf_json.c, ...). */
+#include "tok_spec.h"
 
 #include <string.h>
 
@@ -14,19 +15,19 @@ static void tok_spec_free_steps(tok_step *st, size_t n) {
     mem_free(st);
 }
 
-static void tok_spec_free_strs(tok_str *v, size_t n) {
-    if (!v) return;
-    for (size_t i = 0; i < n; i++) mem_free(v[i].s);
-    mem_free(v);
-}
-
 void tok_spec_free(tok_spec *s) {
     if (!s) return;
-    tok_spec_free_strs(s->vocab, s->vocab ? (size_t)(s->n_vocab > 0 ? s->n_vocab : 0) : 0);
+    if (s->vocab)
+        for (int32_t i = 0; i < s->n_vocab; i++) mem_free(s->vocab[i].s);
+    mem_free(s->vocab);
     mem_free(s->scores);
     mem_free(s->attrs);
-    tok_spec_free_strs(s->merge_left, s->n_merges);
-    tok_spec_free_strs(s->merge_right, s->n_merges);
+    if (s->merge_left)
+        for (size_t i = 0; i < s->n_merges; i++) mem_free(s->merge_left[i].s);
+    if (s->merge_right)
+        for (size_t i = 0; i < s->n_merges; i++) mem_free(s->merge_right[i].s);
+    mem_free(s->merge_left);
+    mem_free(s->merge_right);
     mem_free(s->pre_name);
     tok_spec_free_steps(s->norm, s->n_norm);
     tok_spec_free_steps(s->pre, s->n_pre);
