@@ -251,7 +251,7 @@ static vkllm_status st_new(int n_files, safetensors **out) {
 
 vkllm_status safetensors_open_file(const char *path, safetensors **out) {
     *out = NULL;
-    safetensors *s;
+    safetensors *s = NULL;
     TRY(st_new(1, &s));
     vkllm_status st = st_parse_file(s, 0, path);
     if (st == VKLLM_OK) st = st_finish(s);

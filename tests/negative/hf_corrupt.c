@@ -432,7 +432,7 @@ int main(void) {
     check_configs();
     const char *d = test_data_dir();
     if (d) {
-        char models[1024];
+        char models[512];
         snprintf(models, sizeof models, "%s/models", d);
         check_llama2c(models);
         check_nomem(models);

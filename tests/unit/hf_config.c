@@ -183,7 +183,7 @@ int main(void) {
     check_generation_override(&rng);
     check_variants();
     if (!d) return test_finish();
-    char models[1024];
+    char models[512];
     snprintf(models, sizeof models, "%s/models", d);
     check_fixtures(models);
     check_rope_parameters(models, &rng);

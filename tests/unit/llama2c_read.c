@@ -105,7 +105,7 @@ int main(void) {
     check_synthetic(&rng);
     const char *d = test_data_dir();
     if (!d) return test_finish();
-    char models[1024];
+    char models[512];
     snprintf(models, sizeof models, "%s/models", d);
     check_stories(models);
     return test_finish();

@@ -207,7 +207,7 @@ int main(void) {
     const char *d = test_data_dir();
     if (!d) return test_finish();
     uint64_t rng = test_seed() | 1;
-    char models[1024];
+    char models[512];
     snprintf(models, sizeof models, "%s/models", d);
     for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) check_fixture(models, &fixtures[i]);
     check_sharded(models, &rng);
