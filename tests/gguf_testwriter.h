@@ -86,7 +86,7 @@ static inline void tw_pad(tw *w, size_t align) {
 static inline int tw_save(const tw *w, const char *path) {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
-    size_t r = fwrite(w->b, 1, w->n, f);
+    size_t r = w->n ? fwrite(w->b, 1, w->n, f) : 0;
     return fclose(f) != 0 || r != w->n ? -1 : 0;
 }
 

@@ -53,7 +53,8 @@ static inline int write_st_raw(const char *path, const char *json, uint64_t hlen
     if (!f) return -1;
     uint64_t hlen = hlen_override ? hlen_override : strlen(json);
     uint8_t le[8];
-    for (int i = 0; i < 8; i++) le[i] = (uint8_t)(hlen >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        le[i] = (uint8_t)(hlen >> (8 * i));
     int ok = fwrite(le, 1, 8, f) == 8 && fwrite(json, 1, strlen(json), f) == strlen(json) &&
              (n_data == 0 || fwrite(data, 1, n_data, f) == n_data);
     return fclose(f) == 0 && ok ? 0 : -1;

@@ -30,14 +30,15 @@
 
 /* Smallest encodings, used to reject counts that cannot fit in what is left. */
 #define GGUF_MIN_KV_BYTES 13     /* u64 key length + u32 type + 1-byte value */
-#define GGUF_MIN_TENSOR_BYTES 32 /* u64 name length + u32 n_dims + u64 ne + u32 type + u64 offset */
+#define GGUF_MIN_TENSOR_BYTES 32 /* u64 name length + u32 n_dims + u64 ne + u32 type + u64 offset  \
+                                  */
 
 typedef struct gguf_kv {
     char *key;
     size_t key_len;
-    gguf_value v;        /* data: into the mapping, or `str` for strings */
-    char *str;           /* string value: NUL-terminated copy */
-    uint64_t *str_offs;  /* string array: file offset of each element's bytes */
+    gguf_value v;       /* data: into the mapping, or `str` for strings */
+    char *str;          /* string value: NUL-terminated copy */
+    uint64_t *str_offs; /* string array: file offset of each element's bytes */
 } gguf_kv;
 
 typedef struct gguf_slot {
@@ -85,7 +86,9 @@ static uint32_t rd_le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static uint64_t rd_le64(const uint8_t *p) { return (uint64_t)rd_le32(p) | (uint64_t)rd_le32(p + 4) << 32; }
+static uint64_t rd_le64(const uint8_t *p) {
+    return (uint64_t)rd_le32(p) | (uint64_t)rd_le32(p + 4) << 32;
+}
 
 static vkllm_status cur_u32(gguf_cursor *c, const char *what, uint32_t *v) {
     TRY(cur_need(c, 4, what));
@@ -118,13 +121,15 @@ static vkllm_status cur_str(gguf_cursor *c, const char *what, uint64_t *off, uin
 
 static uint64_t name_hash(const char *s, size_t n) {
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
     return h;
 }
 
 static int index_init(gguf_index *ix, uint64_t n) {
     uint64_t cap = 8;
-    while (cap < 2 * n) cap *= 2; /* n is bounded by the file size, so no overflow */
+    while (cap < 2 * n)
+        cap *= 2; /* n is bounded by the file size, so no overflow */
     ix->slots = mem_calloc((size_t)cap, sizeof *ix->slots);
     if (!ix->slots) return -1;
     ix->mask = cap - 1;
@@ -153,15 +158,24 @@ static const char *const vtype_names[GGUF_VT_COUNT_] = {
     "u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64", "f64",
 };
 
-static const char *vtype_name(gguf_vtype t) { return (unsigned)t < GGUF_VT_COUNT_ ? vtype_names[t] : "?"; }
+static const char *vtype_name(gguf_vtype t) {
+    return (unsigned)t < GGUF_VT_COUNT_ ? vtype_names[t] : "?";
+}
 
 /* Bytes of a fixed-size value; 0 for strings and arrays. */
 static uint64_t vtype_size(uint32_t t) {
     switch (t) {
-    case GGUF_VT_U8: case GGUF_VT_I8: case GGUF_VT_BOOL: return 1;
-    case GGUF_VT_U16: case GGUF_VT_I16: return 2;
-    case GGUF_VT_U32: case GGUF_VT_I32: case GGUF_VT_F32: return 4;
-    case GGUF_VT_U64: case GGUF_VT_I64: case GGUF_VT_F64: return 8;
+    case GGUF_VT_U8:
+    case GGUF_VT_I8:
+    case GGUF_VT_BOOL: return 1;
+    case GGUF_VT_U16:
+    case GGUF_VT_I16: return 2;
+    case GGUF_VT_U32:
+    case GGUF_VT_I32:
+    case GGUF_VT_F32: return 4;
+    case GGUF_VT_U64:
+    case GGUF_VT_I64:
+    case GGUF_VT_F64: return 8;
     default: return 0;
     }
 }
@@ -173,8 +187,9 @@ static vkllm_status nomem(const gguf_cursor *c) {
 static vkllm_status check_bools(gguf_cursor *c, const uint8_t *p, uint64_t n) {
     for (uint64_t i = 0; i < n; i++)
         if (p[i] > 1)
-            return err_set(VKLLM_ERR_FORMAT, "gguf: %s: %s: bool value %u at offset %llu is not 0 or 1",
-                           c->path, c->ctx, p[i], (unsigned long long)(p - c->p + i));
+            return err_set(VKLLM_ERR_FORMAT,
+                           "gguf: %s: %s: bool value %u at offset %llu is not 0 or 1", c->path,
+                           c->ctx, p[i], (unsigned long long)(p - c->p + i));
     return VKLLM_OK;
 }
 
@@ -182,9 +197,11 @@ static vkllm_status parse_array(gguf_cursor *c, gguf_kv *kv) {
     uint32_t et;
     TRY(cur_u32(c, "array element type", &et));
     if (et == GGUF_VT_ARRAY)
-        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: %s: nested arrays are not supported", c->path, c->ctx);
+        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: %s: nested arrays are not supported", c->path,
+                       c->ctx);
     if (et >= GGUF_VT_COUNT_)
-        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: %s: unknown array element type %u", c->path, c->ctx, et);
+        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: %s: unknown array element type %u", c->path,
+                       c->ctx, et);
     uint64_t n;
     TRY(cur_u64(c, "array count", &n));
     kv->v.elem_type = (gguf_vtype)et;
@@ -195,8 +212,8 @@ static vkllm_status parse_array(gguf_cursor *c, gguf_kv *kv) {
         uint64_t bytes;
         if (!ckmath_mul(n, esz, &bytes) || bytes > cur_left(c))
             return err_set(VKLLM_ERR_FORMAT,
-                           "gguf: %s: %s: array of %llu %s elements exceeds the %llu bytes left", c->path,
-                           c->ctx, (unsigned long long)n, vtype_name((gguf_vtype)et),
+                           "gguf: %s: %s: array of %llu %s elements exceeds the %llu bytes left",
+                           c->path, c->ctx, (unsigned long long)n, vtype_name((gguf_vtype)et),
                            (unsigned long long)cur_left(c));
         if (et == GGUF_VT_BOOL) TRY(check_bools(c, c->p + c->pos, n));
         c->pos += bytes;
@@ -205,8 +222,8 @@ static vkllm_status parse_array(gguf_cursor *c, gguf_kv *kv) {
     /* Strings: each takes at least its 8-byte length. */
     if (n > cur_left(c) / 8)
         return err_set(VKLLM_ERR_FORMAT,
-                       "gguf: %s: %s: array of %llu strings exceeds the %llu bytes left", c->path, c->ctx,
-                       (unsigned long long)n, (unsigned long long)cur_left(c));
+                       "gguf: %s: %s: array of %llu strings exceeds the %llu bytes left", c->path,
+                       c->ctx, (unsigned long long)n, (unsigned long long)cur_left(c));
     kv->str_offs = mem_calloc((size_t)n, sizeof *kv->str_offs);
     if (!kv->str_offs) return nomem(c);
     for (uint64_t i = 0; i < n; i++) {
@@ -218,11 +235,12 @@ static vkllm_status parse_array(gguf_cursor *c, gguf_kv *kv) {
 
 static vkllm_status parse_value(gguf_cursor *c, gguf_kv *kv, uint32_t type) {
     if (type >= GGUF_VT_COUNT_)
-        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: %s: unknown value type %u", c->path, c->ctx, type);
+        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: %s: unknown value type %u", c->path, c->ctx,
+                       type);
     kv->v.type = (gguf_vtype)type;
     if (type == GGUF_VT_ARRAY) return parse_array(c, kv);
     if (type == GGUF_VT_STRING) {
-        uint64_t off, len;
+        uint64_t off = 0, len = 0;
         TRY(cur_str(c, "string value", &off, &len));
         kv->str = mem_strndup((const char *)c->p + off, (size_t)len);
         if (!kv->str) return nomem(c);
@@ -246,8 +264,8 @@ static vkllm_status check_name(const gguf_cursor *c, uint64_t off, uint64_t len,
         return err_set(VKLLM_ERR_FORMAT, "gguf: %s: %s #%lld contains a NUL byte", c->path, what,
                        (long long)i);
     if (!utf8_valid(s, (size_t)len))
-        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: %s #%lld is not valid UTF-8 (offset %llu)", c->path,
-                       what, (long long)i, (unsigned long long)off);
+        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: %s #%lld is not valid UTF-8 (offset %llu)",
+                       c->path, what, (long long)i, (unsigned long long)off);
     return VKLLM_OK;
 }
 
@@ -255,7 +273,7 @@ static vkllm_status parse_kvs(gguf *g, gguf_cursor *c) {
     for (int64_t i = 0; i < g->n_kv; i++) {
         gguf_kv *kv = &g->kv[i];
         snprintf(c->ctx, sizeof c->ctx, "key #%lld", (long long)i);
-        uint64_t off, len;
+        uint64_t off = 0, len = 0;
         TRY(cur_str(c, "key", &off, &len));
         TRY(check_name(c, off, len, "key", i));
         kv->key = mem_strndup((const char *)c->p + off, (size_t)len);
@@ -264,8 +282,9 @@ static vkllm_status parse_kvs(gguf *g, gguf_cursor *c) {
         snprintf(c->ctx, sizeof c->ctx, "key '%.100s'", kv->key);
         gguf_slot *s = index_slot(&g->key_ix, kv->key, kv->key_len);
         if (s->name)
-            return err_set(VKLLM_ERR_FORMAT, "gguf: %s: duplicate key '%.100s' (entries %lld and %lld)",
-                           c->path, kv->key, (long long)s->idx, (long long)i);
+            return err_set(VKLLM_ERR_FORMAT,
+                           "gguf: %s: duplicate key '%.100s' (entries %lld and %lld)", c->path,
+                           kv->key, (long long)s->idx, (long long)i);
         s->name = kv->key;
         s->len = kv->key_len;
         s->idx = i;
@@ -282,12 +301,12 @@ static vkllm_status parse_alignment(gguf *g, const gguf_cursor *c) {
     if (i < 0) return VKLLM_OK;
     const gguf_kv *kv = &g->kv[i];
     if (kv->v.type != GGUF_VT_U32)
-        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: general.alignment has type %s, expected u32", c->path,
-                       vtype_name(kv->v.type));
+        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: general.alignment has type %s, expected u32",
+                       c->path, vtype_name(kv->v.type));
     uint32_t a = rd_le32(kv->v.data);
     if (a == 0 || (a & (a - 1)))
-        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: general.alignment %u is not a nonzero power of two",
-                       c->path, a);
+        return err_set(VKLLM_ERR_FORMAT,
+                       "gguf: %s: general.alignment %u is not a nonzero power of two", c->path, a);
     g->alignment = a;
     return VKLLM_OK;
 }
@@ -297,7 +316,7 @@ static vkllm_status parse_alignment(gguf *g, const gguf_cursor *c) {
 static vkllm_status parse_tensor(gguf *g, gguf_cursor *c, int64_t i, uint64_t *rel_off) {
     gguf_tensor *t = &g->tensors[i];
     snprintf(c->ctx, sizeof c->ctx, "tensor #%lld", (long long)i);
-    uint64_t off, len;
+    uint64_t off = 0, len = 0;
     TRY(cur_str(c, "name", &off, &len));
     TRY(check_name(c, off, len, "tensor name", i));
     char *name = mem_strndup((const char *)c->p + off, (size_t)len);
@@ -306,15 +325,17 @@ static vkllm_status parse_tensor(gguf *g, gguf_cursor *c, int64_t i, uint64_t *r
     snprintf(c->ctx, sizeof c->ctx, "tensor '%.100s'", name);
     gguf_slot *s = index_slot(&g->tensor_ix, name, (size_t)len);
     if (s->name)
-        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: duplicate tensor name '%.100s' (tensors %lld and %lld)",
-                       c->path, name, (long long)s->idx, (long long)i);
+        return err_set(VKLLM_ERR_FORMAT,
+                       "gguf: %s: duplicate tensor name '%.100s' (tensors %lld and %lld)", c->path,
+                       name, (long long)s->idx, (long long)i);
     s->name = name;
     s->len = (size_t)len;
     s->idx = i;
 
     TRY(cur_u32(c, "n_dims", &t->n_dims));
     if (t->n_dims < 1 || t->n_dims > 4)
-        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: %s: n_dims %u not in 1..4", c->path, c->ctx, t->n_dims);
+        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: %s: n_dims %u not in 1..4", c->path, c->ctx,
+                       t->n_dims);
     uint64_t n_elem = 1;
     for (uint32_t d = 0; d < 4; d++) {
         t->ne[d] = 1;
@@ -324,16 +345,18 @@ static vkllm_status parse_tensor(gguf *g, gguf_cursor *c, int64_t i, uint64_t *r
             return err_set(VKLLM_ERR_FORMAT, "gguf: %s: %s: dimension %u is 0", c->path, c->ctx, d);
         if (!ckmath_mul(n_elem, t->ne[d], &n_elem) || n_elem > (uint64_t)INT64_MAX)
             return err_set(VKLLM_ERR_FORMAT,
-                           "gguf: %s: %s: element count overflows (dimension %u = %llu)", c->path, c->ctx,
-                           d, (unsigned long long)t->ne[d]);
+                           "gguf: %s: %s: element count overflows (dimension %u = %llu)", c->path,
+                           c->ctx, d, (unsigned long long)t->ne[d]);
     }
     TRY(cur_u32(c, "type", &t->type));
     uint32_t bs = dtype_block_size(t->type);
-    if (!bs) return err_set(VKLLM_ERR_UNSUPPORTED, "gguf: %s: %s: unsupported type %u", c->path, c->ctx, t->type);
+    if (!bs)
+        return err_set(VKLLM_ERR_UNSUPPORTED, "gguf: %s: %s: unsupported type %u", c->path, c->ctx,
+                       t->type);
     if (t->ne[0] % bs)
         return err_set(VKLLM_ERR_FORMAT,
-                       "gguf: %s: %s: row length %llu is not a multiple of the %s block size %u", c->path,
-                       c->ctx, (unsigned long long)t->ne[0], dtype_name(t->type), bs);
+                       "gguf: %s: %s: row length %llu is not a multiple of the %s block size %u",
+                       c->path, c->ctx, (unsigned long long)t->ne[0], dtype_name(t->type), bs);
     /* n_elem fits in int64, so rows * row_bytes <= n_elem * type_size cannot overflow
      * for small type sizes, but check anyway: type sizes are data, not constants. */
     if (!ckmath_mul(n_elem / t->ne[0], dtype_row_bytes(t->type, t->ne[0]), &t->nbytes))
@@ -346,16 +369,18 @@ static vkllm_status place_tensors(gguf *g, const gguf_cursor *c, const uint64_t 
     for (int64_t i = 0; i < g->n_tensors; i++) {
         gguf_tensor *t = &g->tensors[i];
         if (rel[i] % g->alignment)
-            return err_set(VKLLM_ERR_FORMAT,
-                           "gguf: %s: tensor '%.100s': offset %llu is not a multiple of the alignment %llu",
-                           c->path, t->name, (unsigned long long)rel[i], (unsigned long long)g->alignment);
+            return err_set(
+                VKLLM_ERR_FORMAT,
+                "gguf: %s: tensor '%.100s': offset %llu is not a multiple of the alignment %llu",
+                c->path, t->name, (unsigned long long)rel[i], (unsigned long long)g->alignment);
         uint64_t end;
-        if (!ckmath_add(g->data_offset, rel[i], &t->offset) || !ckmath_add(t->offset, t->nbytes, &end) ||
-            end > c->size)
+        if (!ckmath_add(g->data_offset, rel[i], &t->offset) ||
+            !ckmath_add(t->offset, t->nbytes, &end) || end > c->size)
             return err_set(VKLLM_ERR_FORMAT,
-                           "gguf: %s: tensor '%.100s': data (offset %llu + %llu bytes) past end of file (%llu)",
-                           c->path, t->name, (unsigned long long)rel[i], (unsigned long long)t->nbytes,
-                           (unsigned long long)c->size);
+                           "gguf: %s: tensor '%.100s': data (offset %llu + %llu bytes) past end of "
+                           "file (%llu)",
+                           c->path, t->name, (unsigned long long)rel[i],
+                           (unsigned long long)t->nbytes, (unsigned long long)c->size);
         t->data = c->p + t->offset;
     }
     return VKLLM_OK;
@@ -365,7 +390,8 @@ static vkllm_status parse_tensors(gguf *g, gguf_cursor *c) {
     uint64_t *rel = mem_calloc((size_t)g->n_tensors, sizeof *rel);
     if (!rel) return nomem(c);
     vkllm_status s = VKLLM_OK;
-    for (int64_t i = 0; i < g->n_tensors && s == VKLLM_OK; i++) s = parse_tensor(g, c, i, &rel[i]);
+    for (int64_t i = 0; i < g->n_tensors && s == VKLLM_OK; i++)
+        s = parse_tensor(g, c, i, &rel[i]);
     if (s == VKLLM_OK) {
         if (!ckmath_align(c->pos, g->alignment, &g->data_offset))
             s = err_set(VKLLM_ERR_FORMAT, "gguf: %s: data offset overflows", c->path);
@@ -383,32 +409,41 @@ static vkllm_status parse_header(gguf *g, gguf_cursor *c) {
     uint32_t magic;
     TRY(cur_u32(c, "magic", &magic));
     if (magic != GGUF_MAGIC)
-        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: bad magic 0x%08x (not a GGUF file)", c->path, magic);
+        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: bad magic 0x%08x (not a GGUF file)", c->path,
+                       magic);
     TRY(cur_u32(c, "version", &g->version));
     if (g->version == 1)
-        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: GGUF version 1 is not supported (only 2 and 3); "
-                       "re-convert the model", c->path);
+        return err_set(VKLLM_ERR_FORMAT,
+                       "gguf: %s: GGUF version 1 is not supported (only 2 and 3); "
+                       "re-convert the model",
+                       c->path);
     if (g->version == 0x02000000u || g->version == 0x03000000u)
-        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: big-endian GGUF files are not supported", c->path);
+        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: big-endian GGUF files are not supported",
+                       c->path);
     if (g->version != 2 && g->version != 3)
-        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: unknown GGUF version %u (only 2 and 3)", c->path,
-                       g->version);
+        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: unknown GGUF version %u (only 2 and 3)",
+                       c->path, g->version);
     uint64_t n_tensors, n_kv;
     TRY(cur_u64(c, "tensor count", &n_tensors));
     TRY(cur_u64(c, "kv count", &n_kv));
     /* Reject counts that cannot fit before allocating anything for them. */
     uint64_t left = cur_left(c);
     if (n_kv > left / GGUF_MIN_KV_BYTES)
-        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: kv count %llu cannot fit in the %llu bytes left",
-                       c->path, (unsigned long long)n_kv, (unsigned long long)left);
+        return err_set(
+            VKLLM_ERR_FORMAT,
+            "gguf: %s: kv count %llu cannot fit in the %llu bytes left (truncated or corrupt file)",
+            c->path, (unsigned long long)n_kv, (unsigned long long)left);
     if (n_tensors > (left - n_kv * GGUF_MIN_KV_BYTES) / GGUF_MIN_TENSOR_BYTES)
-        return err_set(VKLLM_ERR_FORMAT, "gguf: %s: tensor count %llu cannot fit in the %llu bytes left",
+        return err_set(VKLLM_ERR_FORMAT,
+                       "gguf: %s: tensor count %llu cannot fit in the %llu bytes left (truncated "
+                       "or corrupt file)",
                        c->path, (unsigned long long)n_tensors, (unsigned long long)left);
     g->n_kv = (int64_t)n_kv;
     g->n_tensors = (int64_t)n_tensors;
     g->kv = mem_calloc((size_t)n_kv, sizeof *g->kv);
     g->tensors = mem_calloc((size_t)n_tensors, sizeof *g->tensors);
-    if (!g->kv || !g->tensors || index_init(&g->key_ix, n_kv) || index_init(&g->tensor_ix, n_tensors))
+    if (!g->kv || !g->tensors || index_init(&g->key_ix, n_kv) ||
+        index_init(&g->tensor_ix, n_tensors))
         return nomem(c);
     return VKLLM_OK;
 }
@@ -467,7 +502,8 @@ void gguf_close(gguf *g) {
             mem_free(g->kv[i].str_offs);
         }
     if (g->tensors)
-        for (int64_t i = 0; i < g->n_tensors; i++) mem_free((void *)g->tensors[i].name);
+        for (int64_t i = 0; i < g->n_tensors; i++)
+            mem_free((void *)g->tensors[i].name);
     mem_free(g->kv);
     mem_free(g->tensors);
     mem_free(g->key_ix.slots);
@@ -504,8 +540,8 @@ static const gguf_kv *find_kv(const gguf *g, const char *key) {
 }
 
 static vkllm_status type_error(const gguf *g, const gguf_kv *kv, const char *expected) {
-    return err_set(VKLLM_ERR_FORMAT, "gguf: %s: key '%s': expected %s, found %s", g->f.path, kv->key,
-                   expected, vtype_name(kv->v.type));
+    return err_set(VKLLM_ERR_FORMAT, "gguf: %s: key '%s': expected %s, found %s", g->f.path,
+                   kv->key, expected, vtype_name(kv->v.type));
 }
 
 /* An integer value as sign and magnitude, so the u64 and i64 ranges both fit.
@@ -530,9 +566,10 @@ static int kv_integer(const gguf_kv *kv, int *neg, uint64_t *mag) {
     return 1;
 }
 
-static vkllm_status range_error(const gguf *g, const gguf_kv *kv, int neg, uint64_t mag, const char *to) {
-    return err_set(VKLLM_ERR_FORMAT, "gguf: %s: key '%s': value %s%llu out of range for %s", g->f.path,
-                   kv->key, neg ? "-" : "", (unsigned long long)mag, to);
+static vkllm_status range_error(const gguf *g, const gguf_kv *kv, int neg, uint64_t mag,
+                                const char *to) {
+    return err_set(VKLLM_ERR_FORMAT, "gguf: %s: key '%s': value %s%llu out of range for %s",
+                   g->f.path, kv->key, neg ? "-" : "", (unsigned long long)mag, to);
 }
 
 vkllm_status gguf_get_u32(const gguf *g, const char *key, uint32_t *out) {
@@ -570,8 +607,8 @@ vkllm_status gguf_get_f32(const gguf *g, const char *key, float *out) {
         double d;
         memcpy(&d, &b, 8);
         if (isfinite(d) && fabs(d) > FLT_MAX)
-            return err_set(VKLLM_ERR_FORMAT, "gguf: %s: key '%s': value %g out of range for f32", g->f.path,
-                           kv->key, d);
+            return err_set(VKLLM_ERR_FORMAT, "gguf: %s: key '%s': value %g out of range for f32",
+                           g->f.path, kv->key, d);
         *out = (float)d;
         return VKLLM_OK;
     }
@@ -615,7 +652,8 @@ const void *gguf_arr_data(const gguf *g, const char *key) {
 }
 
 static const char *kv_arr_str(const gguf *g, const gguf_kv *kv, uint64_t j, size_t *len) {
-    if (kv->v.type != GGUF_VT_ARRAY || kv->v.elem_type != GGUF_VT_STRING || j >= kv->v.n) return NULL;
+    if (kv->v.type != GGUF_VT_ARRAY || kv->v.elem_type != GGUF_VT_STRING || j >= kv->v.n)
+        return NULL;
     uint64_t off = kv->str_offs[j];
     if (len) *len = (size_t)rd_le64(g->f.data + off - 8);
     return (const char *)g->f.data + off;

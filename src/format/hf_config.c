@@ -78,7 +78,8 @@ static vkllm_status hfc_num(const char *file, const json_t *obj, const char *key
     if (!json_is_number(v)) return err_set(VKLLM_ERR_FORMAT, "%s: %s: not a number", file, field);
     double x = json_number_value(v);
     if (!(x > lo && x <= hi))
-        return err_set(VKLLM_ERR_FORMAT, "%s: %s: %g out of range (%g, %g]", file, field, x, lo, hi);
+        return err_set(VKLLM_ERR_FORMAT, "%s: %s: %g out of range (%g, %g]", file, field, x, lo,
+                       hi);
     *out = (float)x;
     return VKLLM_OK;
 }
@@ -147,7 +148,8 @@ static vkllm_status hfc_rope(const char *file, const json_t *root, model_config 
             TRY(hfc_num(file, params, "rope_theta", "rope_parameters.rope_theta", 1, 0, 0, 1e12,
                         &c->rope_theta));
         else
-            TRY(hfc_num(file, root, "rope_theta", "rope_theta", 0, 10000.0, 0, 1e12, &c->rope_theta));
+            TRY(hfc_num(file, root, "rope_theta", "rope_theta", 0, 10000.0, 0, 1e12,
+                        &c->rope_theta));
     } else {
         TRY(hfc_num(file, root, "rope_theta", "rope_theta", 0, 10000.0, 0, 1e12, &c->rope_theta));
         params = hfc_get(root, "rope_scaling");
@@ -179,9 +181,9 @@ static vkllm_status hfc_rope(const char *file, const json_t *root, model_config 
     snprintf(field, sizeof field, "%s.high_freq_factor", where);
     TRY(hfc_num(file, params, "high_freq_factor", field, 1, 0, 0, 1e6, &c->rope_high_freq_factor));
     if (!(c->rope_high_freq_factor > c->rope_low_freq_factor))
-        return err_set(VKLLM_ERR_FORMAT, "%s: %s: high_freq_factor %g must exceed low_freq_factor %g",
-                       file, where, (double)c->rope_high_freq_factor,
-                       (double)c->rope_low_freq_factor);
+        return err_set(VKLLM_ERR_FORMAT,
+                       "%s: %s: high_freq_factor %g must exceed low_freq_factor %g", file, where,
+                       (double)c->rope_high_freq_factor, (double)c->rope_low_freq_factor);
     snprintf(field, sizeof field, "%s.original_max_position_embeddings", where);
     TRY(hfc_int(file, params, "original_max_position_embeddings", field, 1, 0, 1, HFC_MAX_CTX,
                 &c->rope_orig_ctx));
@@ -190,7 +192,8 @@ static vkllm_status hfc_rope(const char *file, const json_t *root, model_config 
 
 /* bos_token_id / eos_token_id: an integer, or a list whose first element is
  * used; absent, null or an empty list leave *id unchanged. */
-static vkllm_status hfc_token_id(const char *file, const json_t *obj, const char *key, int32_t *id) {
+static vkllm_status hfc_token_id(const char *file, const json_t *obj, const char *key,
+                                 int32_t *id) {
     json_t *v = hfc_get(obj, key);
     if (!v) return VKLLM_OK;
     if (json_is_array(v)) {
@@ -240,9 +243,10 @@ static vkllm_status hfc_fill(const char *f, const json_t *root, model_config *c)
                        "%s: num_key_value_heads: %d does not divide num_attention_heads %d", f,
                        c->n_kv_heads, c->n_heads);
     if (!hfc_get(root, "head_dim") && c->dim % c->n_heads != 0)
-        return err_set(VKLLM_ERR_FORMAT,
-                       "%s: num_attention_heads: %d does not divide hidden_size %d (and no head_dim)",
-                       f, c->n_heads, c->dim);
+        return err_set(
+            VKLLM_ERR_FORMAT,
+            "%s: num_attention_heads: %d does not divide hidden_size %d (and no head_dim)", f,
+            c->n_heads, c->dim);
     TRY(hfc_int(f, root, "head_dim", "head_dim", 0, c->dim / c->n_heads, 1, HFC_MAX_HEAD_DIM,
                 &c->head_dim));
     if (c->head_dim % 2 != 0) /* RoPE rotates pairs */
@@ -261,8 +265,8 @@ static vkllm_status hfc_fill(const char *f, const json_t *root, model_config *c)
     const char *act;
     TRY(hfc_str(f, root, "hidden_act", "hidden_act", &act));
     if (act && strcmp(act, "silu") != 0)
-        return err_set(VKLLM_ERR_UNSUPPORTED, "%s: hidden_act: '%s' is not supported (only silu)", f,
-                       act);
+        return err_set(VKLLM_ERR_UNSUPPORTED, "%s: hidden_act: '%s' is not supported (only silu)",
+                       f, act);
     int mlp_bias, attn_bias;
     TRY(hfc_bool(f, root, "mlp_bias", 0, &mlp_bias));
     if (mlp_bias) return err_set(VKLLM_ERR_UNSUPPORTED, "%s: mlp_bias: true is not supported", f);

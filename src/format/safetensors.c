@@ -33,9 +33,9 @@
 #define ST_MAX_DIMS 8
 
 typedef struct st_entry {
-    st_tensor t;   /* first member: safetensors_at hands out &entry->t */
-    int shard;     /* index into safetensors.files */
-    char *owned;   /* name and (unknown) dtype name, one allocation */
+    st_tensor t; /* first member: safetensors_at hands out &entry->t */
+    int shard;   /* index into safetensors.files */
+    char *owned; /* name and (unknown) dtype name, one allocation */
 } st_entry;
 
 struct safetensors {
@@ -54,11 +54,11 @@ typedef struct st_dtype {
 } st_dtype;
 
 static const st_dtype st_dtypes[] = {
-    {"F32", 4, DTYPE_F32},          {"F16", 2, DTYPE_F16},          {"BF16", 2, DTYPE_BF16},
-    {"F64", 8, UINT32_MAX},         {"I64", 8, UINT32_MAX},         {"U64", 8, UINT32_MAX},
-    {"I32", 4, UINT32_MAX},         {"U32", 4, UINT32_MAX},         {"I16", 2, UINT32_MAX},
-    {"U16", 2, UINT32_MAX},         {"I8", 1, UINT32_MAX},          {"U8", 1, UINT32_MAX},
-    {"BOOL", 1, UINT32_MAX},        {"F8_E4M3", 1, UINT32_MAX},     {"F8_E5M2", 1, UINT32_MAX},
+    {"F32", 4, DTYPE_F32},      {"F16", 2, DTYPE_F16},      {"BF16", 2, DTYPE_BF16},
+    {"F64", 8, UINT32_MAX},     {"I64", 8, UINT32_MAX},     {"U64", 8, UINT32_MAX},
+    {"I32", 4, UINT32_MAX},     {"U32", 4, UINT32_MAX},     {"I16", 2, UINT32_MAX},
+    {"U16", 2, UINT32_MAX},     {"I8", 1, UINT32_MAX},      {"U8", 1, UINT32_MAX},
+    {"BOOL", 1, UINT32_MAX},    {"F8_E4M3", 1, UINT32_MAX}, {"F8_E5M2", 1, UINT32_MAX},
     {"F8_E8M0", 1, UINT32_MAX},
 };
 
@@ -92,11 +92,11 @@ static vkllm_status st_add_tensor(safetensors *s, int shard, const char *path, c
     const json_t *jshape = json_object_get(info, "shape");
     const json_t *joff = json_object_get(info, "data_offsets");
     if (!json_is_string(jdt))
-        return err_set(VKLLM_ERR_FORMAT, "safetensors: %s: tensor '%s': dtype missing or not a string",
-                       path, name);
+        return err_set(VKLLM_ERR_FORMAT,
+                       "safetensors: %s: tensor '%s': dtype missing or not a string", path, name);
     if (!json_is_array(jshape))
-        return err_set(VKLLM_ERR_FORMAT, "safetensors: %s: tensor '%s': shape missing or not an array",
-                       path, name);
+        return err_set(VKLLM_ERR_FORMAT,
+                       "safetensors: %s: tensor '%s': shape missing or not an array", path, name);
     if (!json_is_array(joff) || json_array_size(joff) != 2)
         return err_set(VKLLM_ERR_FORMAT,
                        "safetensors: %s: tensor '%s': data_offsets must be an array [begin, end]",
@@ -119,17 +119,19 @@ static vkllm_status st_add_tensor(safetensors *s, int shard, const char *path, c
                            path, name, i);
         t.shape[i] = (int64_t)d;
         if (!ckmath_mul(n_elems, d, &n_elems))
-            return err_set(VKLLM_ERR_FORMAT, "safetensors: %s: tensor '%s': element count overflows",
-                           path, name);
+            return err_set(VKLLM_ERR_FORMAT,
+                           "safetensors: %s: tensor '%s': element count overflows", path, name);
     }
     uint64_t begin, end;
-    if (!st_json_u64(json_array_get(joff, 0), &begin) || !st_json_u64(json_array_get(joff, 1), &end))
+    if (!st_json_u64(json_array_get(joff, 0), &begin) ||
+        !st_json_u64(json_array_get(joff, 1), &end))
         return err_set(VKLLM_ERR_FORMAT,
                        "safetensors: %s: tensor '%s': data_offsets are not non-negative integers",
                        path, name);
     if (begin > end)
-        return err_set(VKLLM_ERR_FORMAT, "safetensors: %s: tensor '%s': data_offsets begin %llu > end %llu",
-                       path, name, (unsigned long long)begin, (unsigned long long)end);
+        return err_set(VKLLM_ERR_FORMAT,
+                       "safetensors: %s: tensor '%s': data_offsets begin %llu > end %llu", path,
+                       name, (unsigned long long)begin, (unsigned long long)end);
     if (end > buf_size)
         return err_set(VKLLM_ERR_FORMAT,
                        "safetensors: %s: tensor '%s': data end %llu past end of data buffer (%llu)",
@@ -175,22 +177,26 @@ static vkllm_status st_parse_file(safetensors *s, int shard, const char *path) {
     mfile *f = &s->files[shard];
     TRY(mfile_open(path, f));
     if (f->size < 8)
-        return err_set(VKLLM_ERR_FORMAT, "safetensors: %s: file of %llu bytes is too small for a header",
-                       path, (unsigned long long)f->size);
+        return err_set(VKLLM_ERR_FORMAT,
+                       "safetensors: %s: file of %llu bytes is too small for a header", path,
+                       (unsigned long long)f->size);
     uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | f->data[i];
+    for (int i = 7; i >= 0; i--)
+        hlen = hlen << 8 | f->data[i];
     if (hlen > f->size - 8)
         return err_set(VKLLM_ERR_FORMAT,
                        "safetensors: %s: header length %llu past end of file (%llu bytes)", path,
                        (unsigned long long)hlen, (unsigned long long)f->size);
     if (hlen > ST_MAX_HEADER)
-        return err_set(VKLLM_ERR_FORMAT, "safetensors: %s: header length %llu exceeds the %llu limit",
-                       path, (unsigned long long)hlen, ST_MAX_HEADER);
+        return err_set(VKLLM_ERR_FORMAT,
+                       "safetensors: %s: header length %llu exceeds the %llu limit", path,
+                       (unsigned long long)hlen, ST_MAX_HEADER);
     /* Checked before parsing so that a bad tensor name gets a clear message. */
     if (!utf8_valid(f->data + 8, (size_t)hlen))
         return err_set(VKLLM_ERR_FORMAT, "safetensors: %s: JSON header is not valid UTF-8", path);
     json_error_t jerr;
-    json_t *root = json_loadb((const char *)f->data + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root =
+        json_loadb((const char *)f->data + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
         return err_set(VKLLM_ERR_FORMAT, "safetensors: %s: bad JSON header: %s (byte %d)", path,
                        jerr.text, jerr.position);
@@ -230,8 +236,10 @@ static st_entry *st_lookup(const safetensors *s, const char *name) {
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(s->ents[mid].t.name, name);
         if (c == 0) return &s->ents[mid];
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
@@ -251,7 +259,7 @@ static vkllm_status st_new(int n_files, safetensors **out) {
 
 vkllm_status safetensors_open_file(const char *path, safetensors **out) {
     *out = NULL;
-    safetensors *s;
+    safetensors *s = NULL;
     TRY(st_new(1, &s));
     vkllm_status st = st_parse_file(s, 0, path);
     if (st == VKLLM_OK) st = st_finish(s);
@@ -280,7 +288,8 @@ static vkllm_status st_open_sharded(const char *dir, const char *ipath, json_t *
                                     safetensors **out) {
     json_t *wm = json_object_get(index, "weight_map");
     if (!json_is_object(wm))
-        return err_set(VKLLM_ERR_FORMAT, "safetensors: %s: weight_map missing or not an object", ipath);
+        return err_set(VKLLM_ERR_FORMAT, "safetensors: %s: weight_map missing or not an object",
+                       ipath);
     if (json_object_size(wm) == 0)
         return err_set(VKLLM_ERR_FORMAT, "safetensors: %s: weight_map is empty", ipath);
 
@@ -293,8 +302,8 @@ static vkllm_status st_open_sharded(const char *dir, const char *ipath, json_t *
     json_t *val;
     json_object_foreach(wm, key, val) {
         if (!json_is_string(val)) {
-            st = err_set(VKLLM_ERR_FORMAT, "safetensors: %s: weight_map['%s'] is not a string", ipath,
-                         key);
+            st = err_set(VKLLM_ERR_FORMAT, "safetensors: %s: weight_map['%s'] is not a string",
+                         ipath, key);
             break;
         }
         const char *sh = json_string_value(val);
@@ -305,7 +314,8 @@ static vkllm_status st_open_sharded(const char *dir, const char *ipath, json_t *
             break;
         }
         size_t j = 0;
-        while (j < n_shards && strcmp(shards[j], sh) != 0) j++;
+        while (j < n_shards && strcmp(shards[j], sh) != 0)
+            j++;
         if (j == n_shards) shards[n_shards++] = sh;
     }
     safetensors *s = NULL;
@@ -347,8 +357,10 @@ vkllm_status safetensors_open_dir(const char *dir, safetensors **out) {
     if (stat(path.data, &sb) != 0) {
         st = st_join(dir, "model.safetensors", &path);
         if (st == VKLLM_OK && stat(path.data, &sb) != 0)
-            st = err_set(VKLLM_ERR_IO, "safetensors: %s: no model.safetensors or "
-                                       "model.safetensors.index.json", dir);
+            st = err_set(VKLLM_ERR_IO,
+                         "safetensors: %s: no model.safetensors or "
+                         "model.safetensors.index.json",
+                         dir);
         if (st == VKLLM_OK) st = safetensors_open_file(path.data, out);
         buf_free(&path);
         return st;
@@ -375,9 +387,11 @@ vkllm_status safetensors_open_dir(const char *dir, safetensors **out) {
 
 void safetensors_close(safetensors *s) {
     if (!s) return;
-    for (size_t i = 0; i < s->n_ents; i++) mem_free(s->ents[i].owned);
+    for (size_t i = 0; i < s->n_ents; i++)
+        mem_free(s->ents[i].owned);
     mem_free(s->ents);
-    for (int i = 0; i < s->n_files; i++) mfile_close(&s->files[i]);
+    for (int i = 0; i < s->n_files; i++)
+        mfile_close(&s->files[i]);
     mem_free(s->files);
     mem_free(s);
 }

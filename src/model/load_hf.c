@@ -47,6 +47,10 @@ static vkllm_status load_hf_tensors(vkllm_model *m) {
             const st_tensor *t = safetensors_find(m->st, name);
             if (t) wtensor_from_st(arch_slot(m, (model_role)r, l), t);
         }
+    /* Llama's attention_bias also adds an o_proj bias, which the forward pass lacks */
+    if (safetensors_find(m->st, "model.layers.0.self_attn.o_proj.bias"))
+        return err_set(VKLLM_ERR_UNSUPPORTED, "%s: attention output bias (o_proj.bias) is not supported",
+                       m->path);
     return VKLLM_OK;
 }
 

@@ -4,6 +4,7 @@
 #include "model/model.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -87,6 +88,12 @@ static vkllm_status model_check_weight(vkllm_model *m, model_role r, int layer) 
         return err_set(VKLLM_ERR_FORMAT, "%s: tensor '%s': %llu bytes, expected %llu", m->path,
                        w->name ? w->name : name, (unsigned long long)w->nbytes,
                        (unsigned long long)total);
+    if ((uintptr_t)w->data % 4) { /* e.g. a safetensors header not padded to 8: copy aligned */
+        void *copy = mem_alloc((size_t)w->nbytes);
+        TRY(model_own(m, copy));
+        memcpy(copy, w->data, (size_t)w->nbytes);
+        w->data = copy;
+    }
     m->weight_bytes += w->nbytes;
     if (w->type < DTYPE_COUNT_) {
         m->bytes_by_type[w->type] += w->nbytes;

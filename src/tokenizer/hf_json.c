@@ -262,9 +262,9 @@ static vkllm_status hf_sequence(hf_ctx *h, const json_t *obj, const char *key, c
 
 static vkllm_status hf_normalizer(hf_ctx *h, const json_t *v, const char *where, int depth) {
     tok_spec *s = h->s;
-    const char *type, *p;
-    size_t n;
-    tok_step *st;
+    const char *type = NULL, *p = NULL;
+    size_t n = 0;
+    tok_step *st = NULL;
     if (json_is_null(v)) return VKLLM_OK;
     TRY(hf_type(h, v, where, &type));
     if (!strcmp(type, "Sequence")) return hf_sequence(h, v, "normalizers", where, depth, hf_normalizer);
@@ -274,9 +274,9 @@ static vkllm_status hf_normalizer(hf_ctx *h, const json_t *v, const char *where,
         return hf_copy(h, where, p, n, &st->content);
     }
     if (!strcmp(type, "Replace")) {
-        int is_regex;
-        const char *c;
-        size_t cn;
+        int is_regex = 0;
+        const char *c = NULL;
+        size_t cn = 0;
         TRY(hf_pattern(h, v, where, &p, &n, &is_regex));
         if (is_regex)
             return hf_err(h, VKLLM_ERR_UNSUPPORTED, where, "Replace normalizer with a Regex pattern");
@@ -328,16 +328,16 @@ static vkllm_status hf_prepend_scheme(const hf_ctx *h, const json_t *v, const ch
 
 static vkllm_status hf_pre_tokenizer(hf_ctx *h, const json_t *v, const char *where, int depth) {
     tok_spec *s = h->s;
-    const char *type, *p;
-    size_t n;
-    tok_step *st;
+    const char *type = NULL, *p = NULL;
+    size_t n = 0;
+    tok_step *st = NULL;
     if (json_is_null(v)) return VKLLM_OK;
     TRY(hf_type(h, v, where, &type));
     if (!strcmp(type, "Sequence"))
         return hf_sequence(h, v, "pretokenizers", where, depth, hf_pre_tokenizer);
     if (!strcmp(type, "Split")) {
-        int is_regex, invert;
-        tok_split_behavior b;
+        int is_regex = 0, invert = 0;
+        tok_split_behavior b = TOK_SPLIT_ISOLATED;
         TRY(hf_pattern(h, v, where, &p, &n, &is_regex));
         if (n == 0) return hf_err(h, VKLLM_ERR_FORMAT, where, "Split pattern is empty");
         TRY(hf_behavior(h, v, where, &b));
@@ -349,7 +349,7 @@ static vkllm_status hf_pre_tokenizer(hf_ctx *h, const json_t *v, const char *whe
         return hf_regex_literal(h, where, p, n, &st->pattern);
     }
     if (!strcmp(type, "ByteLevel")) {
-        int aps, trim, re;
+        int aps = 0, trim = 0, re = 0;
         TRY(hf_bool(h, v, "add_prefix_space", where, 1, &aps));
         TRY(hf_bool(h, v, "trim_offsets", where, 1, &trim));
         TRY(hf_bool(h, v, "use_regex", where, 1, &re)); /* absent in files before 0.11 */
@@ -360,8 +360,8 @@ static vkllm_status hf_pre_tokenizer(hf_ctx *h, const json_t *v, const char *whe
         return VKLLM_OK;
     }
     if (!strcmp(type, "Metaspace")) {
-        tok_prepend_scheme ps;
-        int split;
+        tok_prepend_scheme ps = TOK_PREPEND_ALWAYS;
+        int split = 0;
         TRY(hf_prepend_scheme(h, v, where, &ps));
         TRY(hf_bool(h, v, "split", where, 1, &split));
         TRY(hf_step(h, where, &s->pre, &s->n_pre, &h->cap_pre, TOK_PRE_METASPACE, &st));
@@ -372,7 +372,7 @@ static vkllm_status hf_pre_tokenizer(hf_ctx *h, const json_t *v, const char *whe
     }
     /* The simple character-class splitters, as the equivalent regex (PCRE2 with UCP). */
     if (!strcmp(type, "Digits")) {
-        int individual;
+        int individual = 0;
         TRY(hf_bool(h, v, "individual_digits", where, 0, &individual));
         TRY(hf_step(h, where, &s->pre, &s->n_pre, &h->cap_pre, TOK_PRE_SPLIT, &st));
         return hf_set_regex(h, where, st, individual ? "\\p{N}" : "\\p{N}+", TOK_SPLIT_ISOLATED, 0);
@@ -411,14 +411,14 @@ static vkllm_status hf_pre_tokenizer(hf_ctx *h, const json_t *v, const char *whe
 
 static vkllm_status hf_decoder(hf_ctx *h, const json_t *v, const char *where, int depth) {
     tok_spec *s = h->s;
-    const char *type, *p;
-    size_t n;
-    tok_step *st;
+    const char *type = NULL, *p = NULL;
+    size_t n = 0;
+    tok_step *st = NULL;
     if (json_is_null(v)) return VKLLM_OK;
     TRY(hf_type(h, v, where, &type));
     if (!strcmp(type, "Sequence")) return hf_sequence(h, v, "decoders", where, depth, hf_decoder);
     if (!strcmp(type, "ByteLevel")) {
-        int aps, trim, re;
+        int aps = 0, trim = 0, re = 0;
         TRY(hf_bool(h, v, "add_prefix_space", where, 1, &aps));
         TRY(hf_bool(h, v, "trim_offsets", where, 1, &trim));
         TRY(hf_bool(h, v, "use_regex", where, 1, &re));
@@ -433,7 +433,7 @@ static vkllm_status hf_decoder(hf_ctx *h, const json_t *v, const char *where, in
     if (!strcmp(type, "Fuse"))
         return hf_step(h, where, &s->dec, &s->n_dec, &h->cap_dec, TOK_DEC_FUSE, &st);
     if (!strcmp(type, "Strip")) {
-        long long start, stop;
+        long long start = 0, stop = 0;
         TRY(hf_int(h, v, "start", where, 0, HF_MAX_STRIP, &start));
         TRY(hf_int(h, v, "stop", where, 0, HF_MAX_STRIP, &stop));
         TRY(hf_step(h, where, &s->dec, &s->n_dec, &h->cap_dec, TOK_DEC_STRIP, &st));
@@ -442,9 +442,9 @@ static vkllm_status hf_decoder(hf_ctx *h, const json_t *v, const char *where, in
         return hf_char(h, v, "content", where, &st->content);
     }
     if (!strcmp(type, "Replace")) {
-        int is_regex;
-        const char *c;
-        size_t cn;
+        int is_regex = 0;
+        const char *c = NULL;
+        size_t cn = 0;
         TRY(hf_pattern(h, v, where, &p, &n, &is_regex));
         if (is_regex)
             return hf_err(h, VKLLM_ERR_UNSUPPORTED, where, "Replace decoder with a Regex pattern");
@@ -455,8 +455,8 @@ static vkllm_status hf_decoder(hf_ctx *h, const json_t *v, const char *where, in
         return hf_copy(h, where, c, cn, &st->content);
     }
     if (!strcmp(type, "Metaspace")) {
-        tok_prepend_scheme ps;
-        int split;
+        tok_prepend_scheme ps = TOK_PREPEND_ALWAYS;
+        int split = 0;
         TRY(hf_prepend_scheme(h, v, where, &ps));
         TRY(hf_bool(h, v, "split", where, 1, &split));
         TRY(hf_step(h, where, &s->dec, &s->n_dec, &h->cap_dec, TOK_DEC_METASPACE, &st));
@@ -515,7 +515,7 @@ static vkllm_status hf_template(hf_ctx *h, const json_t *v, const char *where) {
                 return hf_err(h, VKLLM_ERR_FORMAT, w, "single template must hold sequence A once");
             seen_a = 1;
         } else if ((sp = json_object_get(it, "SpecialToken")) != NULL) {
-            int32_t id;
+            int32_t id = -1;
             if (!json_is_object(sp))
                 return hf_err(h, VKLLM_ERR_FORMAT, w, "SpecialToken is not an object");
             TRY(hf_str(h, sp, "id", w, 1, &p, &n));
@@ -567,7 +567,7 @@ static vkllm_status hf_post(hf_ctx *h, const json_t *v, const char *where, int d
     if (!strcmp(type, "ByteLevel")) return VKLLM_OK; /* only adjusts offsets */
     if (!strcmp(type, "TemplateProcessing")) return hf_template(h, v, where);
     if (!strcmp(type, "BertProcessing") || !strcmp(type, "RobertaProcessing")) {
-        int32_t cls, sep;
+        int32_t cls = -1, sep = -1;
         TRY(hf_cls_sep(h, v, "cls", where, &cls));
         TRY(hf_cls_sep(h, v, "sep", where, &sep));
         h->s->add_bos = h->s->add_eos = 1;
@@ -594,7 +594,7 @@ static vkllm_status hf_added(hf_ctx *h, const json_t *arr, int32_t *max_id) {
         snprintf(w, sizeof w, "added_tokens[%zu]", i);
         json_t *t = json_array_get(arr, i);
         tok_added *a = &s->added[i];
-        long long id;
+        long long id = 0;
         const char *p;
         size_t len;
         if (!json_is_object(t)) return hf_err(h, VKLLM_ERR_FORMAT, w, "not an object");
@@ -702,8 +702,8 @@ static vkllm_status hf_merges(hf_ctx *h, const json_t *arr) {
     s->n_merges = n;
     for (size_t i = 0; i < n; i++) {
         char w[64];
-        const char *a, *b;
-        size_t an, bn;
+        const char *a = NULL, *b = NULL;
+        size_t an = 0, bn = 0;
         snprintf(w, sizeof w, "model.merges[%zu]", i);
         TRY(hf_merge_parts(h, json_array_get(arr, i), w, &a, &an, &b, &bn));
         if (mem_grow((void **)&h->scratch, &h->scratch_cap, an + bn, 1) != 0) return hf_nomem(h, w);
@@ -745,8 +745,8 @@ static vkllm_status hf_attrs(hf_ctx *h) {
 static vkllm_status hf_model(hf_ctx *h, const json_t *root) {
     tok_spec *s = h->s;
     json_t *m = json_object_get(root, "model");
-    const char *type, *p;
-    size_t n;
+    const char *type = NULL, *p = NULL;
+    size_t n = 0;
     if (!json_is_object(m)) return hf_err(h, VKLLM_ERR_FORMAT, "model", "missing or not an object");
     TRY(hf_str(h, m, "type", "model", 0, &type, &n));
     if (!type) { /* files from tokenizers < 0.10 carry no type tag */

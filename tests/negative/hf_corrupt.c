@@ -36,15 +36,18 @@ static void st_case(const char *what, const char *json, uint64_t hlen, size_t n_
     safetensors *s = (safetensors *)&data; /* must be reset to NULL on failure */
     vkllm_status st = safetensors_open_file(path, &s);
     expect(what, st, want, substr);
-    if (st != VKLLM_OK) CHECK(s == NULL);
-    else safetensors_close(s);
+    if (st != VKLLM_OK)
+        CHECK(s == NULL);
+    else
+        safetensors_close(s);
 }
 
 static void check_safetensors_files(void) {
     st_case("bad JSON", "{\"a\": {\"dtype\": ", 0, 0, VKLLM_ERR_FORMAT, "bad JSON");
     st_case("header length past end", "{}", 1000, 8, VKLLM_ERR_FORMAT, "past end of file");
     st_case("header not an object", "[1, 2]", 0, 0, VKLLM_ERR_FORMAT, "not an object");
-    st_case("entry not an object", "{\"a\": 3}", 0, 0, VKLLM_ERR_FORMAT, "'a': entry is not an object");
+    st_case("entry not an object", "{\"a\": 3}", 0, 0, VKLLM_ERR_FORMAT,
+            "'a': entry is not an object");
     st_case("offsets past end",
             "{\"w\": {\"dtype\": \"F32\", \"shape\": [2, 2], \"data_offsets\": [0, 16]}}", 0, 12,
             VKLLM_ERR_FORMAT, "data end 16 past end of data buffer (12)");
@@ -56,9 +59,10 @@ static void check_safetensors_files(void) {
     st_case("negative dim",
             "{\"w\": {\"dtype\": \"F16\", \"shape\": [-1], \"data_offsets\": [0, 2]}}", 0, 8,
             VKLLM_ERR_FORMAT, "shape[0]");
-    st_case("rank 9",
-            "{\"w\": {\"dtype\": \"F16\", \"shape\": [1,1,1,1,1,1,1,1,1], \"data_offsets\": [0, 2]}}",
-            0, 8, VKLLM_ERR_FORMAT, "rank 9");
+    st_case(
+        "rank 9",
+        "{\"w\": {\"dtype\": \"F16\", \"shape\": [1,1,1,1,1,1,1,1,1], \"data_offsets\": [0, 2]}}",
+        0, 8, VKLLM_ERR_FORMAT, "rank 9");
     st_case("element count overflow",
             "{\"w\": {\"dtype\": \"F16\", \"shape\": [4294967296, 4294967296, 2], "
             "\"data_offsets\": [0, 2]}}",
@@ -69,20 +73,22 @@ static void check_safetensors_files(void) {
             0, 8, VKLLM_ERR_FORMAT, "overflows");
     st_case("missing dtype", "{\"w\": {\"shape\": [1], \"data_offsets\": [0, 2]}}", 0, 8,
             VKLLM_ERR_FORMAT, "dtype missing");
-    st_case("dtype not a string", "{\"w\": {\"dtype\": 1, \"shape\": [1], \"data_offsets\": [0, 2]}}",
-            0, 8, VKLLM_ERR_FORMAT, "dtype missing or not a string");
+    st_case("dtype not a string",
+            "{\"w\": {\"dtype\": 1, \"shape\": [1], \"data_offsets\": [0, 2]}}", 0, 8,
+            VKLLM_ERR_FORMAT, "dtype missing or not a string");
     st_case("missing shape", "{\"w\": {\"dtype\": \"F16\", \"data_offsets\": [0, 2]}}", 0, 8,
             VKLLM_ERR_FORMAT, "shape missing");
-    st_case("bad data_offsets", "{\"w\": {\"dtype\": \"F16\", \"shape\": [1], \"data_offsets\": [0]}}",
-            0, 8, VKLLM_ERR_FORMAT, "data_offsets must be");
+    st_case("bad data_offsets",
+            "{\"w\": {\"dtype\": \"F16\", \"shape\": [1], \"data_offsets\": [0]}}", 0, 8,
+            VKLLM_ERR_FORMAT, "data_offsets must be");
     st_case("float offsets",
             "{\"w\": {\"dtype\": \"F16\", \"shape\": [1], \"data_offsets\": [0, 2.0]}}", 0, 8,
             VKLLM_ERR_FORMAT, "data_offsets are not non-negative integers");
     st_case("non-UTF-8 name",
             "{\"w\xff\xfe\": {\"dtype\": \"F16\", \"shape\": [1], \"data_offsets\": [0, 2]}}", 0, 8,
             VKLLM_ERR_FORMAT, "not valid UTF-8");
-    st_case("empty name", "{\"\": {\"dtype\": \"F16\", \"shape\": [1], \"data_offsets\": [0, 2]}}", 0,
-            8, VKLLM_ERR_FORMAT, "empty tensor name");
+    st_case("empty name", "{\"\": {\"dtype\": \"F16\", \"shape\": [1], \"data_offsets\": [0, 2]}}",
+            0, 8, VKLLM_ERR_FORMAT, "empty tensor name");
     st_case("duplicate name",
             "{\"w\": {\"dtype\": \"F16\", \"shape\": [1], \"data_offsets\": [0, 2]},"
             " \"w\": {\"dtype\": \"F16\", \"shape\": [1], \"data_offsets\": [2, 4]}}",
@@ -108,13 +114,14 @@ static void check_safetensors_files(void) {
     /* Overlapping tensors and unknown dtypes are accepted; the dtype is
      * reported by name for the loader to refuse. */
     static const uint8_t data[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-    CHECK(write_st_raw(join(dir, "t.safetensors"),
-                       "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]},"
-                       " \"b\": {\"dtype\": \"BF16\", \"shape\": [2, 2], \"data_offsets\": [4, 12]},"
-                       " \"ids\": {\"dtype\": \"I64\", \"shape\": [1], \"data_offsets\": [8, 16]},"
-                       " \"q\": {\"dtype\": \"F4_X9\", \"shape\": [3], \"data_offsets\": [0, 2]},"
-                       " \"__metadata__\": {\"format\": \"pt\"}}",
-                       0, data, sizeof data) == 0);
+    CHECK(
+        write_st_raw(join(dir, "t.safetensors"),
+                     "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]},"
+                     " \"b\": {\"dtype\": \"BF16\", \"shape\": [2, 2], \"data_offsets\": [4, 12]},"
+                     " \"ids\": {\"dtype\": \"I64\", \"shape\": [1], \"data_offsets\": [8, 16]},"
+                     " \"q\": {\"dtype\": \"F4_X9\", \"shape\": [3], \"data_offsets\": [0, 2]},"
+                     " \"__metadata__\": {\"format\": \"pt\"}}",
+                     0, data, sizeof data) == 0);
     CHECKF(safetensors_open_file(join(dir, "t.safetensors"), &s) == VKLLM_OK, "%s",
            vkllm_last_error());
     if (s) {
@@ -138,8 +145,10 @@ static void check_safetensors_files(void) {
 
 /* ---- sharded folders ---------------------------------------------------- */
 
-static const char one_a[] = "{\"a\": {\"dtype\": \"F16\", \"shape\": [2], \"data_offsets\": [0, 4]}}";
-static const char one_b[] = "{\"b\": {\"dtype\": \"F16\", \"shape\": [2], \"data_offsets\": [0, 4]}}";
+static const char one_a[] =
+    "{\"a\": {\"dtype\": \"F16\", \"shape\": [2], \"data_offsets\": [0, 4]}}";
+static const char one_b[] =
+    "{\"b\": {\"dtype\": \"F16\", \"shape\": [2], \"data_offsets\": [0, 4]}}";
 
 static void shard_case(const char *what, const char *index, vkllm_status want, const char *substr) {
     static const uint8_t data[4] = {1, 2, 3, 4};
@@ -161,7 +170,8 @@ static void shard_case(const char *what, const char *index, vkllm_status want, c
 
 static void check_shards(void) {
     shard_case("valid index",
-               "{\"metadata\": {}, \"weight_map\": {\"a\": \"s1.safetensors\", \"b\": \"s2.safetensors\"}}",
+               "{\"metadata\": {}, \"weight_map\": {\"a\": \"s1.safetensors\", \"b\": "
+               "\"s2.safetensors\"}}",
                VKLLM_OK, NULL);
     shard_case("missing shard",
                "{\"weight_map\": {\"a\": \"s1.safetensors\", \"b\": \"s9.safetensors\"}}",
@@ -173,9 +183,8 @@ static void check_shards(void) {
     shard_case("tensor in another shard",
                "{\"weight_map\": {\"a\": \"s2.safetensors\", \"b\": \"s2.safetensors\"}}",
                VKLLM_ERR_FORMAT, "tensor 'a' not found in shard s2.safetensors");
-    shard_case("shard name with ../",
-               "{\"weight_map\": {\"a\": \"../s1.safetensors\"}}", VKLLM_ERR_FORMAT,
-               "must be a plain file name");
+    shard_case("shard name with ../", "{\"weight_map\": {\"a\": \"../s1.safetensors\"}}",
+               VKLLM_ERR_FORMAT, "must be a plain file name");
     shard_case("shard name with a folder", "{\"weight_map\": {\"a\": \"sub/s1.safetensors\"}}",
                VKLLM_ERR_FORMAT, "must be a plain file name");
     shard_case("empty shard name", "{\"weight_map\": {\"a\": \"\"}}", VKLLM_ERR_FORMAT,
@@ -212,8 +221,10 @@ static void cfg_case(const char *what, const char *key, const char *value, vkllm
                      const char *substr) {
     char *cd = tmp_dir("hf_corrupt_cfg");
     json_t *root = json_loads(base_cfg, 0, NULL);
-    if (value) json_object_set_new(root, key, json_loads(value, JSON_DECODE_ANY, NULL));
-    else json_object_del(root, key);
+    if (value)
+        json_object_set_new(root, key, json_loads(value, JSON_DECODE_ANY, NULL));
+    else
+        json_object_del(root, key);
     CHECK(json_dump_file(root, join(cd, "config.json"), 0) == 0);
     json_decref(root);
     remove(join(cd, "generation_config.json"));
@@ -233,7 +244,8 @@ static void check_configs(void) {
              "config.json: hidden_size: not an integer");
     cfg_case("layers a float", "num_hidden_layers", "2.5", VKLLM_ERR_FORMAT,
              "num_hidden_layers: not an integer");
-    cfg_case("eps a string", "rms_norm_eps", "\"1e-5\"", VKLLM_ERR_FORMAT, "rms_norm_eps: not a number");
+    cfg_case("eps a string", "rms_norm_eps", "\"1e-5\"", VKLLM_ERR_FORMAT,
+             "rms_norm_eps: not a number");
     cfg_case("tie a number", "tie_word_embeddings", "1", VKLLM_ERR_FORMAT,
              "tie_word_embeddings: not a boolean");
     cfg_case("architectures a string", "architectures", "\"LlamaForCausalLM\"", VKLLM_ERR_FORMAT,
@@ -249,14 +261,18 @@ static void check_configs(void) {
     cfg_case("odd head_dim", "head_dim", "7", VKLLM_ERR_FORMAT, "head_dim: 7 is odd");
     cfg_case("negative layers", "num_hidden_layers", "-2", VKLLM_ERR_FORMAT,
              "num_hidden_layers: -2 out of range");
-    cfg_case("huge vocab", "vocab_size", "5000000", VKLLM_ERR_FORMAT, "vocab_size: 5000000 out of range");
-    cfg_case("huge hidden", "hidden_size", "131072", VKLLM_ERR_FORMAT, "hidden_size: 131072 out of range");
+    cfg_case("huge vocab", "vocab_size", "5000000", VKLLM_ERR_FORMAT,
+             "vocab_size: 5000000 out of range");
+    cfg_case("huge hidden", "hidden_size", "131072", VKLLM_ERR_FORMAT,
+             "hidden_size: 131072 out of range");
     cfg_case("zero eps", "rms_norm_eps", "0", VKLLM_ERR_FORMAT, "rms_norm_eps: 0 out of range");
     cfg_case("negative theta", "rope_theta", "-5", VKLLM_ERR_FORMAT, "rope_theta: -5 out of range");
-    cfg_case("eos past vocab", "eos_token_id", "1000", VKLLM_ERR_FORMAT, "not below vocab_size 1000");
-    cfg_case("eos a string", "eos_token_id", "\"</s>\"", VKLLM_ERR_FORMAT, "eos_token_id: not an integer");
-    cfg_case("unknown architecture", "architectures", "[\"GPT2LMHeadModel\"]", VKLLM_ERR_UNSUPPORTED,
-             "unsupported architecture 'GPT2LMHeadModel'");
+    cfg_case("eos past vocab", "eos_token_id", "1000", VKLLM_ERR_FORMAT,
+             "not below vocab_size 1000");
+    cfg_case("eos a string", "eos_token_id", "\"</s>\"", VKLLM_ERR_FORMAT,
+             "eos_token_id: not an integer");
+    cfg_case("unknown architecture", "architectures", "[\"GPT2LMHeadModel\"]",
+             VKLLM_ERR_UNSUPPORTED, "unsupported architecture 'GPT2LMHeadModel'");
     cfg_case("model_type only", "architectures", NULL, VKLLM_OK, NULL);
     {
         char *cd = tmp_dir("hf_corrupt_cfg");
@@ -269,9 +285,11 @@ static void check_configs(void) {
         expect("no architecture", hf_config_load(cd, &c), VKLLM_ERR_FORMAT,
                "neither architectures nor model_type");
         CHECK(write_text(join(cd, "config.json"), "{\"vocab_size\": 10,") == 0);
-        expect("config bad JSON", hf_config_load(cd, &c), VKLLM_ERR_FORMAT, "config.json: bad JSON");
+        expect("config bad JSON", hf_config_load(cd, &c), VKLLM_ERR_FORMAT,
+               "config.json: bad JSON");
         CHECK(write_text(join(cd, "config.json"), "[1]") == 0);
-        expect("config not an object", hf_config_load(cd, &c), VKLLM_ERR_FORMAT, "not a JSON object");
+        expect("config not an object", hf_config_load(cd, &c), VKLLM_ERR_FORMAT,
+               "not a JSON object");
         remove(join(cd, "config.json"));
         expect("config absent", hf_config_load(cd, &c), VKLLM_ERR_IO, "config.json: cannot open");
         free(cd);
@@ -326,8 +344,10 @@ static void l2c_case(const char *what, const void *bytes, size_t n, vkllm_status
     llama2c m;
     vkllm_status st = llama2c_open(path, &m);
     expect(what, st, want, substr);
-    if (st == VKLLM_OK) llama2c_close(&m);
-    else CHECK(m.file.data == NULL && m.file.path == NULL);
+    if (st == VKLLM_OK)
+        llama2c_close(&m);
+    else
+        CHECK(m.file.data == NULL && m.file.path == NULL);
 }
 
 static void l2c_header_case(const char *what, int32_t d, int32_t h, int32_t l, int32_t nh,
@@ -371,7 +391,8 @@ static void check_llama2c(const char *models) {
     memcpy(more, b, n);
     memset(more + n, 0, 4);
     l2c_case("stories260K intact", b, n, VKLLM_OK, NULL);
-    l2c_case("truncated by 4", b, n - 4, VKLLM_ERR_FORMAT, "file is 1056536 bytes but the header implies 1056540");
+    l2c_case("truncated by 4", b, n - 4, VKLLM_ERR_FORMAT,
+             "file is 1056536 bytes but the header implies 1056540");
     l2c_case("truncated by 1", b, n - 1, VKLLM_ERR_FORMAT, "header implies 1056540");
     l2c_case("4 extra bytes", more, n + 4, VKLLM_ERR_FORMAT, "file is 1056544 bytes");
     /* Unshared classifier flag without the classifier: too short. */
@@ -396,15 +417,18 @@ static void check_nomem(const char *models) {
     CHECK(write_st_raw(join(sd, "s1.safetensors"), one_a, 0, data, 4) == 0);
     CHECK(write_st_raw(join(sd, "s2.safetensors"), one_b, 0, data, 4) == 0);
     CHECK(write_text(join(sd, "model.safetensors.index.json"),
-                     "{\"weight_map\": {\"a\": \"s1.safetensors\", \"b\": \"s2.safetensors\"}}") == 0);
+                     "{\"weight_map\": {\"a\": \"s1.safetensors\", \"b\": \"s2.safetensors\"}}") ==
+          0);
     int done = 0;
     for (long k = 0; k < 200 && !done; k++) {
         safetensors *s = NULL;
         mem_fail_after(k);
         vkllm_status st = safetensors_open_dir(sd, &s);
         mem_fail_after(-1);
-        if (st == VKLLM_OK) done = 1;
-        else CHECKF(st == VKLLM_ERR_NOMEM, "fail after %ld: %s", k, vkllm_last_error());
+        if (st == VKLLM_OK)
+            done = 1;
+        else
+            CHECKF(st == VKLLM_ERR_NOMEM, "fail after %ld: %s", k, vkllm_last_error());
         safetensors_close(s);
     }
     CHECK(done);
@@ -418,8 +442,10 @@ static void check_nomem(const char *models) {
         mem_fail_after(k);
         vkllm_status st = hf_config_load(qdir, &c);
         mem_fail_after(-1);
-        if (st == VKLLM_OK) done = 1;
-        else CHECKF(st == VKLLM_ERR_NOMEM, "config, fail after %ld: %s", k, vkllm_last_error());
+        if (st == VKLLM_OK)
+            done = 1;
+        else
+            CHECKF(st == VKLLM_ERR_NOMEM, "config, fail after %ld: %s", k, vkllm_last_error());
     }
     CHECK(done);
 }
@@ -432,7 +458,7 @@ int main(void) {
     check_configs();
     const char *d = test_data_dir();
     if (d) {
-        char models[1024];
+        char models[512];
         snprintf(models, sizeof models, "%s/models", d);
         check_llama2c(models);
         check_nomem(models);

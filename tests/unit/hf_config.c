@@ -66,15 +66,16 @@ static void check_rope_parameters(const char *models, uint64_t *rng) {
     if (!root) return;
     double theta = (double)(int)test_rng_f32(rng, 1000, 2e6);
     double factor = 1 + (int)test_rng_f32(rng, 0, 32);
-    double low = (double)(int)test_rng_f32(rng, 1, 4), high = low + 1 + (int)test_rng_f32(rng, 0, 8);
+    double low = (double)(int)test_rng_f32(rng, 1, 4),
+           high = low + 1 + (int)test_rng_f32(rng, 0, 8);
     int orig = 1024 * (1 + (int)test_rng_f32(rng, 0, 16));
     json_object_del(root, "rope_theta");
     json_object_del(root, "rope_scaling");
     json_object_del(root, "torch_dtype");
     json_object_set_new(root, "dtype", json_string("bfloat16"));
     json_object_set_new(root, "rope_parameters",
-                        json_pack("{s:f, s:s, s:f, s:f, s:f, s:i}", "rope_theta", theta, "rope_type",
-                                  "llama3", "factor", factor, "low_freq_factor", low,
+                        json_pack("{s:f, s:s, s:f, s:f, s:f, s:i}", "rope_theta", theta,
+                                  "rope_type", "llama3", "factor", factor, "low_freq_factor", low,
                                   "high_freq_factor", high, "original_max_position_embeddings",
                                   orig));
     char *dir = tmp_dir("hf_config_ropeparams");
@@ -102,10 +103,11 @@ static void check_generation_override(uint64_t *rng) {
     char *dir = tmp_dir("hf_config_gen");
     int bos = (int)(test_rng_u64(rng) % 1000), eos = (int)(test_rng_u64(rng) % 1000);
     char text[2048];
-    snprintf(text, sizeof text,
-             "{\"architectures\": [\"LlamaForCausalLM\"], \"vocab_size\": 1000, \"hidden_size\": 32,"
-             " \"num_hidden_layers\": 1, \"num_attention_heads\": 4, \"intermediate_size\": 48,"
-             " \"bos_token_id\": 1, \"eos_token_id\": [2, 3]}");
+    snprintf(
+        text, sizeof text,
+        "{\"architectures\": [\"LlamaForCausalLM\"], \"vocab_size\": 1000, \"hidden_size\": 32,"
+        " \"num_hidden_layers\": 1, \"num_attention_heads\": 4, \"intermediate_size\": 48,"
+        " \"bos_token_id\": 1, \"eos_token_id\": [2, 3]}");
     CHECK(write_text(join(dir, "config.json"), text) == 0);
     remove(join(dir, "generation_config.json"));
     model_config c;
@@ -183,7 +185,7 @@ int main(void) {
     check_generation_override(&rng);
     check_variants();
     if (!d) return test_finish();
-    char models[1024];
+    char models[512];
     snprintf(models, sizeof models, "%s/models", d);
     check_fixtures(models);
     check_rope_parameters(models, &rng);

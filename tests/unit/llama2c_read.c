@@ -24,9 +24,9 @@ static void check_stories(const char *models) {
         long off;
         size_t count;
     } parts[] = {
-        {m.token_embedding, 28, 32768}, {m.rms_att, 131100, 320}, {m.wq, 132380, 20480},
-        {m.wk, 214300, 10240},          {m.wv, 255260, 10240},    {m.wo, 296220, 20480},
-        {m.rms_ffn, 378140, 320},       {m.w1, 379420, 55040},    {m.w2, 599580, 55040},
+        {m.token_embedding, 28, 32768}, {m.rms_att, 131100, 320},   {m.wq, 132380, 20480},
+        {m.wk, 214300, 10240},          {m.wv, 255260, 10240},      {m.wo, 296220, 20480},
+        {m.rms_ffn, 378140, 320},       {m.w1, 379420, 55040},      {m.w2, 599580, 55040},
         {m.w3, 819740, 55040},          {m.rms_final, 1039900, 64},
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
@@ -92,8 +92,10 @@ static void check_synthetic(uint64_t *rng) {
         CHECK(m.wo[0] == (float)o_wo && m.rms_ffn[0] == (float)o_rms_ffn);
         CHECK(m.w1[0] == (float)o_w1 && m.w2[0] == (float)o_w2 && m.w3[0] == (float)o_w3);
         CHECK(m.rms_final[dim - 1] == (float)(o_fin + dim - 1));
-        if (shared) CHECK(m.wcls == m.token_embedding);
-        else CHECK(m.wcls[0] == (float)o_wcls && m.wcls[vocab * dim - 1] == (float)(total - 1));
+        if (shared)
+            CHECK(m.wcls == m.token_embedding);
+        else
+            CHECK(m.wcls[0] == (float)o_wcls && m.wcls[vocab * dim - 1] == (float)(total - 1));
         llama2c_close(&m);
     }
     remove(join(dir, "m.bin"));
@@ -105,7 +107,7 @@ int main(void) {
     check_synthetic(&rng);
     const char *d = test_data_dir();
     if (!d) return test_finish();
-    char models[1024];
+    char models[512];
     snprintf(models, sizeof models, "%s/models", d);
     check_stories(models);
     return test_finish();

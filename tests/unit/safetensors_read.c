@@ -38,9 +38,13 @@ static const fixture fixtures[] = {
      2160,
      20,
      {{"model.embed_tokens.weight", "BF16", DTYPE_BF16, 2, {128256, 64}, 0, 16416768},
-      {"model.layers.0.mlp.gate_proj.weight", "BF16", DTYPE_BF16, 2, {192, 64}, 16441472,
-       16466048},
-      {"model.layers.1.self_attn.v_proj.weight", "BF16", DTYPE_BF16, 2, {16, 64}, 16603648,
+      {"model.layers.0.mlp.gate_proj.weight", "BF16", DTYPE_BF16, 2, {192, 64}, 16441472, 16466048},
+      {"model.layers.1.self_attn.v_proj.weight",
+       "BF16",
+       DTYPE_BF16,
+       2,
+       {16, 64},
+       16603648,
        16605696},
       {"model.norm.weight", "BF16", DTYPE_BF16, 1, {64, 0}, 16605696, 16605824}}},
     {"tiny-qwen2",
@@ -48,7 +52,12 @@ static const fixture fixtures[] = {
      26,
      {{"model.layers.0.self_attn.q_proj.bias", "BF16", DTYPE_BF16, 1, {64, 0}, 19521856, 19521984},
       {"model.layers.0.self_attn.k_proj.bias", "BF16", DTYPE_BF16, 1, {32, 0}, 19509504, 19509568},
-      {"model.layers.1.self_attn.k_proj.weight", "BF16", DTYPE_BF16, 2, {32, 64}, 19596096,
+      {"model.layers.1.self_attn.k_proj.weight",
+       "BF16",
+       DTYPE_BF16,
+       2,
+       {32, 64},
+       19596096,
        19600192},
       {"model.embed_tokens.weight", "BF16", DTYPE_BF16, 2, {151936, 64}, 0, 19447808}}},
 };
@@ -72,7 +81,8 @@ static void check_fixture(const char *models, const fixture *fx) {
         CHECK(strcmp(t->type_name, e->dtype) == 0);
         CHECK(t->type == e->type);
         CHECK(t->n_dims == e->n_dims);
-        for (int d = 0; d < e->n_dims; d++) CHECK(t->shape[d] == e->shape[d]);
+        for (int d = 0; d < e->n_dims; d++)
+            CHECK(t->shape[d] == e->shape[d]);
         CHECK(t->nbytes == e->end - e->begin);
         void *want = read_slice(file, (long)(8 + fx->header_len + e->begin), e->end - e->begin);
         CHECK(want != NULL);
@@ -86,7 +96,7 @@ static void check_fixture(const char *models, const fixture *fx) {
         CHECK(t && t->type == (strcmp(t->type_name, "F16") == 0    ? DTYPE_F16
                                : strcmp(t->type_name, "BF16") == 0 ? DTYPE_BF16
                                : strcmp(t->type_name, "F32") == 0  ? DTYPE_F32
-                                                                     : UINT32_MAX));
+                                                                   : UINT32_MAX));
     }
     CHECK(safetensors_at(s, -1) == NULL);
     CHECK(safetensors_at(s, fx->n_tensors) == NULL);
@@ -105,7 +115,8 @@ static int write_shard(const char *path, const safetensors *src, const int *shar
                        uint64_t *rng) {
     int64_t n = safetensors_n_tensors(src);
     int64_t *order = malloc(sizeof *order * (size_t)n);
-    for (int64_t i = 0; i < n; i++) order[i] = i;
+    for (int64_t i = 0; i < n; i++)
+        order[i] = i;
     for (int64_t i = n - 1; i > 0; i--) {
         int64_t j = (int64_t)(test_rng_u64(rng) % (uint64_t)(i + 1)), t = order[i];
         order[i] = order[j];
@@ -122,7 +133,8 @@ static int write_shard(const char *path, const safetensors *src, const int *shar
         if (shard_of[order[i]] != k) continue;
         const st_tensor *t = safetensors_at(src, order[i]);
         json_t *shape = json_array();
-        for (int d = 0; d < t->n_dims; d++) json_array_append_new(shape, json_integer(t->shape[d]));
+        for (int d = 0; d < t->n_dims; d++)
+            json_array_append_new(shape, json_integer(t->shape[d]));
         json_object_set_new(hdr, t->name,
                             json_pack("{s:s, s:o, s:[I,I]}", "dtype", t->type_name, "shape", shape,
                                       "data_offsets", (json_int_t)pos,
@@ -156,12 +168,14 @@ static void check_sharded(const char *models, uint64_t *rng) {
     CHECK(dir != NULL);
     int64_t n = safetensors_n_tensors(src);
     int *shard_of = malloc(sizeof *shard_of * (size_t)n);
-    for (int64_t i = 0; i < n; i++) shard_of[i] = (int)(test_rng_u64(rng) & 1);
+    for (int64_t i = 0; i < n; i++)
+        shard_of[i] = (int)(test_rng_u64(rng) & 1);
     shard_of[0] = 0; /* both shards non-empty */
     shard_of[n - 1] = 1;
     static const char *names[2] = {"model-00001-of-00002.safetensors",
                                    "model-00002-of-00002.safetensors"};
-    for (int k = 0; k < 2; k++) CHECK(write_shard(join(dir, names[k]), src, shard_of, k, rng) == 0);
+    for (int k = 0; k < 2; k++)
+        CHECK(write_shard(join(dir, names[k]), src, shard_of, k, rng) == 0);
     json_t *wm = json_object();
     for (int64_t i = 0; i < n; i++)
         json_object_set_new(wm, safetensors_at(src, i)->name, json_string(names[shard_of[i]]));
@@ -181,7 +195,8 @@ static void check_sharded(const char *models, uint64_t *rng) {
             if (!b) continue;
             CHECK(a->type == b->type && strcmp(a->type_name, b->type_name) == 0);
             CHECK(a->n_dims == b->n_dims);
-            for (int d = 0; d < a->n_dims; d++) CHECK(a->shape[d] == b->shape[d]);
+            for (int d = 0; d < a->n_dims; d++)
+                CHECK(a->shape[d] == b->shape[d]);
             CHECK(a->nbytes == b->nbytes);
             CHECK(a->data != b->data);
             CHECKF(memcmp(a->data, b->data, a->nbytes) == 0, "sharded: %s data", a->name);
@@ -190,13 +205,15 @@ static void check_sharded(const char *models, uint64_t *rng) {
     safetensors_close(sh);
     /* Each shard also opens alone, holding just its share. */
     int64_t n0 = 0;
-    for (int64_t i = 0; i < n; i++) n0 += shard_of[i] == 0;
+    for (int64_t i = 0; i < n; i++)
+        n0 += shard_of[i] == 0;
     sh = NULL;
     CHECK(safetensors_open_file(join(dir, names[0]), &sh) == VKLLM_OK);
     if (sh) CHECK(safetensors_n_tensors(sh) == n0);
     safetensors_close(sh);
 
-    for (int k = 0; k < 2; k++) remove(join(dir, names[k]));
+    for (int k = 0; k < 2; k++)
+        remove(join(dir, names[k]));
     remove(join(dir, "model.safetensors.index.json"));
     free(shard_of);
     free(dir);
@@ -207,9 +224,10 @@ int main(void) {
     const char *d = test_data_dir();
     if (!d) return test_finish();
     uint64_t rng = test_seed() | 1;
-    char models[1024];
+    char models[512];
     snprintf(models, sizeof models, "%s/models", d);
-    for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) check_fixture(models, &fixtures[i]);
+    for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++)
+        check_fixture(models, &fixtures[i]);
     check_sharded(models, &rng);
     return test_finish();
 }
