@@ -7,8 +7,9 @@
  *  - embed: the dequantized row equals quant_dequantize_row up to 2u of the
  *    row's largest magnitude (the two compute d*q + m in different orders).
  *  - rmsnorm: 8u relative (scale and two products in f32).
- *  - rope: angles are f32 as in HF: inv_freq and pos * inv_freq carry <= 4u
- *    relative error, so |err| <= (4u * angle + 8u) * (|a| + |b|).
+ *  - rope: angles are f32 as in HF. The exponent 2i/d is rounded (u), which
+ *    theta^e amplifies by ln(theta); pow, the division and pos * inv_freq add
+ *    <= 4u: |err| <= ((ln(theta) + 4)u * angle + 8u) * (|a| + |b|).
  *  - silu_mul: 8u relative; add, gather_rows, argmax: exact. */
 #include <math.h>
 #include <stdint.h>
@@ -185,7 +186,7 @@ static void test_rope(void) {
                     double ang = bs.pos[t] * pow((double)theta, -2.0 * i / d) / (ff ? ff[i] : 1.0);
                     double a = x[base + i0], b = x[base + i1];
                     double r0 = a * cos(ang) - b * sin(ang), r1 = a * sin(ang) + b * cos(ang);
-                    double tol = (4 * U * ang + 8 * U) * (fabs(a) + fabs(b)) + 1e-30;
+                    double tol = ((log(theta) + 4) * U * ang + 8 * U) * (fabs(a) + fabs(b)) + 1e-30;
                     if (!(fabs(got[base + i0] - r0) <= tol) || !(fabs(got[base + i1] - r1) <= tol))
                         bad++;
                 }
