@@ -626,11 +626,12 @@ static vkllm_status exec_for(jrender *r, const jnode *n, jscope *sc) {
     if (n->c) { /* {% for x in xs if cond %}: filter first, loop.* counts what is left */
         jlist *kept = jinja_list_new(r, 0);
         if (!kept) return jinja_nomem(r, n);
+        jscope *it = scope_new(r, sc);
+        if (!it) return jinja_nomem(r, n);
         for (size_t i = 0; i < items->n; i++) {
-            TRY(step(r, n));
-            jscope *it = scope_new(r, sc);
             jv ok;
-            if (!it) return jinja_nomem(r, n);
+            TRY(step(r, n));
+            it->n = 0;
             TRY(assign(r, n->a, it, items->v[i]));
             TRY(eval(r, n->c, it, &ok));
             if (jinja_truthy(ok) && jinja_list_push(r, kept, items->v[i])) return jinja_nomem(r, n);
@@ -640,10 +641,14 @@ static vkllm_status exec_for(jrender *r, const jnode *n, jscope *sc) {
     jloop *lp = jinja_arena_alloc(&r->arena, sizeof *lp);
     if (!lp) return jinja_nomem(r, n);
     lp->items = items;
+    /* One scope serves every iteration, emptied each time: nothing can keep a
+     * reference to a scope (macros see the root scope), and loops then use
+     * constant memory. */
+    jscope *it = scope_new(r, sc);
+    if (!it) return jinja_nomem(r, n);
     for (size_t i = 0; i < items->n; i++) {
         TRY(step(r, n));
-        jscope *it = scope_new(r, sc);
-        if (!it) return jinja_nomem(r, n);
+        it->n = 0;
         lp->index0 = i;
         jv lv = {0};
         lv.t = JV_LOOP;

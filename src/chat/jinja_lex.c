@@ -167,8 +167,9 @@ static vkllm_status lex_number(lexer *lx, size_t p, size_t *end, jtok *t) {
     } else {
         uint64_t v = 0;
         for (size_t j = 0; j < k; j++) {
-            if (v > (uint64_t)(INT64_MAX - 9) / 10) return lex_fail(lx, p, "integer literal too large");
-            v = v * 10 + (uint64_t)(tmp[j] - '0');
+            uint64_t digit = (uint64_t)(tmp[j] - '0');
+            if (v > ((uint64_t)INT64_MAX - digit) / 10) return lex_fail(lx, p, "integer literal too large");
+            v = v * 10 + digit;
         }
         t->type = JT_INT;
         t->i = (int64_t)v;

@@ -127,8 +127,13 @@ vkllm_status jinja_methods_case(jrender *r, const jnode *at, jv s, int mode, jv 
 
 static const char *find_sub(const char *h, size_t hn, const char *nd, size_t nn) {
     if (nn == 0) return h;
-    for (size_t i = 0; nn <= hn && i <= hn - nn; i++)
-        if (memcmp(h + i, nd, nn) == 0) return h + i;
+    const char *end = h + hn;
+    while (nn <= (size_t)(end - h)) {
+        const char *p = memchr(h, nd[0], (size_t)(end - h) - nn + 1);
+        if (!p) return NULL;
+        if (memcmp(p, nd, nn) == 0) return p;
+        h = p + 1;
+    }
     return NULL;
 }
 
@@ -220,6 +225,14 @@ static vkllm_status str_replace(jrender *r, const jnode *at, jv s, jv old, jv ne
         }
         if (i <= s.n) rc = rc || buf_append(&b, s.u.s + i, s.n - i);
     } else {
+        /* size the result first so a blow-up fails before any copying */
+        uint64_t hits = 0;
+        for (const char *p = s.u.s; count < 0 || hits < (uint64_t)count; p += old.n, hits++) {
+            p = find_sub(p, s.n - (size_t)(p - s.u.s), old.u.s, old.n);
+            if (!p) break;
+        }
+        if (new_.n > old.n && hits * (new_.n - old.n) > JINJA_MAX_OUTPUT - s.n)
+            return jinja_fail(r, at, "replace: result longer than %llu bytes", (unsigned long long)JINJA_MAX_OUTPUT);
         while (!rc && count != 0 && b.len <= JINJA_MAX_OUTPUT) {
             const char *p = find_sub(s.u.s + i, s.n - i, old.u.s, old.n);
             if (!p) break;

@@ -41,7 +41,13 @@ static vkllm_status repeat(jrender *r, const jnode *at, jv seq, int64_t times, j
     if (seq.t == JV_STR) {
         char *s = jinja_arena_alloc(&r->arena, seq.n * (size_t)times + 1);
         if (!s) return jinja_nomem(r, at);
-        for (int64_t i = 0; i < times; i++) memcpy(s + (size_t)i * seq.n, seq.u.s, seq.n);
+        size_t total = seq.n * (size_t)times, done = seq.n < total ? seq.n : total;
+        if (done) memcpy(s, seq.u.s, done);
+        while (done < total) { /* doubling copies: O(log n) memcpy calls */
+            size_t k = done < total - done ? done : total - done;
+            memcpy(s + done, s, k);
+            done += k;
+        }
         *out = jv_str(s, seq.n * (size_t)times);
         return VKLLM_OK;
     }

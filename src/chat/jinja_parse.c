@@ -768,8 +768,10 @@ static vkllm_status parse_body(parser *p, const char *const *ends, jnode **out, 
             if (ends) {
                 unsigned line, col;
                 jinja_lex_linecol(p->src, start, &line, &col);
-                return p_fail(p, t->pos, "unexpected end of template, expected '%s' (block opened near line %u)",
-                              ends[0], line);
+                size_t last = 0;
+                while (ends[last + 1]) last++;
+                return p_fail(p, t->pos, "unexpected end of template, expected '%s' (block opened on line %u)",
+                              ends[last], line);
             }
             break;
         }
