@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/mem.h"
+#include "format/gguf.h"
 
 static char *dup_n(const char *s, size_t n) { return mem_strndup(s, n); }
 
@@ -46,7 +47,8 @@ static vkllm_status load_hf(const char *dir, char **tmpl, size_t *len, char **bo
     char path[4096];
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
     json_error_t e;
-    json_t *cfg = json_load_file(path, 0, &e);
+    /* INT_AS_REAL: configs carry integers past 64 bits (model_max_length 1e30) */
+    json_t *cfg = json_load_file(path, JSON_DECODE_INT_AS_REAL, &e);
     const json_t *ct = NULL;
     if (cfg) {
         *bos = token_str(json_object_get(cfg, "bos_token"));
@@ -86,10 +88,34 @@ static vkllm_status load_hf(const char *dir, char **tmpl, size_t *len, char **bo
     return s;
 }
 
-static vkllm_status chat_model_template_gguf(const char *path, char **tmpl, size_t *len, char **bos,
-                                             char **eos) {
-    (void)tmpl, (void)len, (void)bos, (void)eos;
-    return err_set(VKLLM_ERR_UNSUPPORTED, "%s: reading GGUF files is not available yet", path);
+/* tokenizer.ggml.tokens[id] for the id stored under key, or NULL when absent. */
+static char *gguf_token(const gguf *g, const char *key) {
+    uint32_t id;
+    if (gguf_get_u32(g, key, &id) != VKLLM_OK) return NULL;
+    size_t len;
+    const char *s = gguf_arr_str(g, "tokenizer.ggml.tokens", id, &len);
+    return s ? dup_n(s, len) : NULL;
+}
+
+static vkllm_status load_gguf(const char *path, char **tmpl, size_t *len, char **bos, char **eos) {
+    gguf *g;
+    TRY(gguf_open(path, &g));
+    const char *s;
+    size_t n;
+    vkllm_status st = gguf_get_str(g, "tokenizer.chat_template", &s, &n);
+    if (st == VKLLM_OK) {
+        *tmpl = dup_n(s, n);
+        *len = n;
+        if (!*tmpl) st = err_set(VKLLM_ERR_NOMEM, "chat template: out of memory");
+    } else if (st == VKLLM_ERR_INVALID_ARG) {
+        st = err_set(VKLLM_ERR_FORMAT, "%s: no chat template (tokenizer.chat_template is absent)", path);
+    }
+    if (st == VKLLM_OK) {
+        *bos = gguf_token(g, "tokenizer.ggml.bos_token_id");
+        *eos = gguf_token(g, "tokenizer.ggml.eos_token_id");
+    }
+    gguf_close(g);
+    return st;
 }
 
 vkllm_status chat_model_template_load(const char *model_path, char **tmpl, size_t *len, char **bos, char **eos) {
@@ -99,7 +125,7 @@ vkllm_status chat_model_template_load(const char *model_path, char **tmpl, size_
     if (stat(model_path, &st) != 0) return err_set(VKLLM_ERR_IO, "%s: no such file or folder", model_path);
     vkllm_status s;
     if (S_ISDIR(st.st_mode)) s = load_hf(model_path, tmpl, len, bos, eos);
-    else s = chat_model_template_gguf(model_path, tmpl, len, bos, eos);
+    else s = load_gguf(model_path, tmpl, len, bos, eos);
     if (s != VKLLM_OK) {
         mem_free(*tmpl);
         mem_free(*bos);
