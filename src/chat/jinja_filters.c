@@ -525,6 +525,10 @@ vkllm_status jinja_filters_apply(jrender *r, const jnode *at, const char *name, 
     }
     if (F("dictsort")) return f_dictsort(r, at, v, &fa, out);
     if (F("indent")) return f_indent(r, at, v, &fa, out);
+    if (F("format")) {
+        TRY(jinja_to_str(r, at, v, &v));
+        return jinja_methods_percent(r, at, v, args, n_args, out);
+    }
     if (F("escape") || F("e")) return f_escape(r, at, v, out);
     if (F("min") || F("max") || F("sum")) return f_minmax_sum(r, at, nm, v, out);
 #undef F

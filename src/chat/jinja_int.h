@@ -227,6 +227,8 @@ int jinja_methods_isspace(uint32_t cp);
 vkllm_status jinja_methods_case(jrender *r, const jnode *at, jv s, int mode, jv *out);
 vkllm_status jinja_methods_replace(jrender *r, const jnode *at, jv s, jv old, jv new_, int64_t count,
                                    jv *out);
+/* Python printf-style formatting: fmt % args. */
+vkllm_status jinja_methods_percent(jrender *r, const jnode *at, jv fmt, const jv *args, size_t n_args, jv *out);
 /* Python str.strip family: which: 1 left, 2 right, 3 both; chars NULL = whitespace. */
 jv jinja_methods_strip(jv s, int which, const char *chars, size_t chars_n);
 

@@ -4,6 +4,7 @@
  * split() without a separator splits on whitespace runs, indices count code
  * points. Mutating methods (list.append, dict.update) are absent, as in the
  * immutable sandbox transformers uses. */
+#include <math.h>
 #include <string.h>
 #include <utf8proc.h>
 
@@ -411,4 +412,72 @@ vkllm_status jinja_methods_call(jrender *r, const jnode *at, const jmethod *m, c
         return VKLLM_OK;
     }
     return jinja_fail(r, at, "bad call of method %s() of '%s' object", name, jinja_type_name(m->self));
+}
+
+/* Python printf-style formatting (`fmt % args`, the format filter): %s %r %d %i
+ * %f %x %% with optional flags, width and precision. */
+vkllm_status jinja_methods_percent(jrender *r, const jnode *at, jv fmt, const jv *args, size_t n_args, jv *out) {
+    buf b = {0};
+    size_t next = 0;
+    int rc = 0;
+    for (size_t i = 0; i < fmt.n && !rc; i++) {
+        char c = fmt.u.s[i];
+        if (c != '%') {
+            rc = buf_putc(&b, c);
+            continue;
+        }
+        char spec[32] = "%";
+        size_t k = 1;
+        for (i++; i < fmt.n && k < sizeof spec - 2 && strchr("-+ #0123456789.", fmt.u.s[i]); i++)
+            spec[k++] = fmt.u.s[i];
+        if (i >= fmt.n) {
+            buf_free(&b);
+            return jinja_fail(r, at, "incomplete format");
+        }
+        char conv = fmt.u.s[i];
+        if (conv == '%') {
+            rc = buf_putc(&b, '%');
+            continue;
+        }
+        if (next >= n_args) {
+            buf_free(&b);
+            return jinja_fail(r, at, "not enough arguments for format string");
+        }
+        jv v = args[next++];
+        if (conv == 's' || conv == 'r') {
+            buf tmp = {0};
+            rc = conv == 's' ? jinja_value_str(&tmp, v) : jinja_value_repr(&tmp, v);
+            spec[k++] = 's';
+            spec[k] = 0;
+            if (!rc) rc = buf_printf(&b, spec, tmp.data ? tmp.data : "");
+            buf_free(&tmp);
+        } else if (strchr("dixX", conv) && (v.t == JV_INT || v.t == JV_BOOL || v.t == JV_FLOAT)) {
+            spec[k++] = 'l';
+            spec[k++] = 'l';
+            spec[k++] = conv == 'i' ? 'd' : conv;
+            spec[k] = 0;
+            if (v.t == JV_FLOAT && !(fabs(v.u.f) < 9.2e18)) {
+                buf_free(&b);
+                return jinja_fail(r, at, "format: %g does not fit an integer", v.u.f);
+            }
+            rc = buf_printf(&b, spec, v.t == JV_FLOAT ? (long long)v.u.f : (long long)v.u.i);
+        } else if (strchr("feEgG", conv) && (v.t == JV_INT || v.t == JV_BOOL || v.t == JV_FLOAT)) {
+            spec[k++] = conv;
+            spec[k] = 0;
+            rc = buf_printf(&b, spec, v.t == JV_FLOAT ? v.u.f : (double)v.u.i);
+        } else {
+            buf_free(&b);
+            return jinja_fail(r, at, "unsupported format %%%c for a %s", conv, jinja_type_name(v));
+        }
+        if (b.len > JINJA_MAX_OUTPUT) rc = -1;
+    }
+    if (rc) {
+        buf_free(&b);
+        return jinja_nomem(r, at);
+    }
+    if (next < n_args) {
+        buf_free(&b);
+        return jinja_fail(r, at, "not all arguments converted during string formatting");
+    }
+    return jinja_str_from_buf(r, at, &b, out);
 }

@@ -189,6 +189,10 @@ vkllm_status jinja_ops_binary(jrender *r, const jnode *at, jop op, jv a, jv b, j
     if (is_num(a) && is_num(b)) return arith(r, at, op, a, b, out);
     if (op == JOP_ADD && a.t == b.t && (a.t == JV_STR || (a.t == JV_LIST && a.tuple == b.tuple)))
         return concat(r, at, a, b, out);
+    if (op == JOP_MOD && a.t == JV_STR) {
+        if (b.t == JV_LIST && b.tuple) return jinja_methods_percent(r, at, a, b.u.l->v, b.u.l->n, out);
+        return jinja_methods_percent(r, at, a, &b, 1, out);
+    }
     if (op == JOP_MUL && (a.t == JV_STR || a.t == JV_LIST) && is_int(b)) return repeat(r, at, a, b.u.i, out);
     if (op == JOP_MUL && (b.t == JV_STR || b.t == JV_LIST) && is_int(a)) return repeat(r, at, b, a.u.i, out);
     return bad_operands(r, at, op, a, b);

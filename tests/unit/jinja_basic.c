@@ -185,6 +185,10 @@ static const struct { const char *tmpl, *want; } cases[] = {
      "[0, 1, 2] [1, 3, 5] [5, 3, 1] []"},
     {"{{ dict(a=1, b='x') }} {{ namespace(a=1).a }}",
      "{'a': 1, 'b': 'x'} 1"},
+    {"{{ '%s and %d' % ('a', 3) }} {{ '%s!' % s }} {{ '%5.2f|%-4d|%03d|%r|%%' % (3.14159, 7, 5, 'x') }} {{ '%s-%s' | format('a', 1) }}",
+     "a and 3 Hello World!  3.14|7   |005|'x'|% a-1"},
+    {"{{ messages | map('string') | map('length') | list }}",
+     "[46, 41, 175]"},
 };
 static const char *const error_cases[] = {
     "{{ nope.attr }}", /* UndefinedError: 'nope' is undefined */
