@@ -248,10 +248,10 @@ static vkllm_status do_slice(jrender *r, const jnode *n, jscope *sc, jv obj, jv 
     if (obj.t == JV_UNDEF) return undef_fail(r, n, obj);
     if (obj.t != JV_LIST && obj.t != JV_STR)
         return jinja_fail(r, n, "'%s' object is not subscriptable", jinja_type_name(obj));
-    int64_t stp, len = (int64_t)(obj.t == JV_LIST ? obj.u.l->n : jinja_utf8_len(obj.u.s, obj.n));
+    int64_t stp = 1, len = (int64_t)(obj.t == JV_LIST ? obj.u.l->n : jinja_utf8_len(obj.u.s, obj.n));
     TRY(slice_bound(r, n, parts[2], 1, &stp));
     if (stp == 0) return jinja_fail(r, n, "slice step cannot be zero");
-    int64_t lo = stp > 0 ? 0 : -1, hi = stp > 0 ? len : len - 1, start, stop;
+    int64_t lo = stp > 0 ? 0 : -1, hi = stp > 0 ? len : len - 1, start = 0, stop = 0;
     TRY(slice_bound(r, n, parts[0], stp > 0 ? 0 : hi, &start));
     TRY(slice_bound(r, n, parts[1], stp > 0 ? len : -1 - len, &stop));
     if (parts[0].t == JV_INT || parts[0].t == JV_BOOL) {

@@ -277,7 +277,7 @@ vkllm_status jinja_lex(const jinja_src *src, jinja_arena *a, jtok **toks, size_t
             return err_set(VKLLM_ERR_NOMEM, "template: out of memory");
         if (!kind) break;
         size_t body = q + 2 + (mod == '-' || mod == '+');
-        size_t after;
+        size_t after = len;
         int strip = 0, keep = 0;
         if (kind == '#') {
             size_t e = body;
