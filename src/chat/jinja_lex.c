@@ -256,6 +256,50 @@ static size_t lex_lstrip(const char *s, size_t from, size_t to) {
     return to;
 }
 
+/* Matches `WORD %}` (spaces allowed, optional -/+ before %}) at p, the inside
+ * of a {% raw %} or {% endraw %} tag; sets *end after it and the modifier. */
+static int lex_raw_tag(const char *s, size_t len, size_t p, const char *word, size_t *end, int *strip,
+                       int *keep) {
+    size_t wn = strlen(word);
+    while (p < len && is_ws(s[p])) p++;
+    if (len - p < wn || memcmp(s + p, word, wn) != 0) return 0;
+    p += wn;
+    if (p < len && is_name(s[p])) return 0;
+    while (p < len && is_ws(s[p])) p++;
+    int mod = p < len && (s[p] == '-' || s[p] == '+') ? s[p] : 0;
+    if (mod) p++;
+    if (len - p < 2 || s[p] != '%' || s[p + 1] != '}') return 0;
+    *end = p + 2;
+    *strip = mod == '-';
+    *keep = mod == '+';
+    return 1;
+}
+
+/* {% raw %}...{% endraw %}: the body is text. Returns the position after
+ * `endraw %}` in *after with its modifiers; the opening tag's newline is kept
+ * (Jinja2 applies trim_blocks only to the closing tag). */
+static vkllm_status lex_raw(lexer *lx, size_t open, size_t body, size_t *after, int *strip, int *keep) {
+    const char *s = lx->src->text;
+    size_t len = lx->src->len, p = body;
+    if (*strip)
+        while (p < len && is_ws(s[p])) p++;
+    for (size_t e = p; e + 1 < len; e++) {
+        if (s[e] != '{' || s[e + 1] != '%') continue;
+        char mod = e + 2 < len ? s[e + 2] : 0;
+        size_t b2 = e + 2 + (mod == '-' || mod == '+');
+        if (!lex_raw_tag(s, len, b2, "endraw", after, strip, keep)) continue;
+        size_t text_end = e;
+        if (mod == '-')
+            while (text_end > p && is_ws(s[text_end - 1])) text_end--;
+        else if (mod != '+')
+            text_end = lex_lstrip(s, p, text_end);
+        if (text_end > p && !lex_push(lx, JT_TEXT, p, s + p, text_end - p))
+            return err_set(VKLLM_ERR_NOMEM, "template: out of memory");
+        return VKLLM_OK;
+    }
+    return lex_fail(lx, open, "missing {%% endraw %%}");
+}
+
 vkllm_status jinja_lex(const jinja_src *src, jinja_arena *a, jtok **toks, size_t *n_toks) {
     lexer lx = {.src = src, .a = a};
     const char *s = src->text;
@@ -279,7 +323,10 @@ vkllm_status jinja_lex(const jinja_src *src, jinja_arena *a, jtok **toks, size_t
         size_t body = q + 2 + (mod == '-' || mod == '+');
         size_t after = len;
         int strip = 0, keep = 0;
-        if (kind == '#') {
+        size_t raw_end;
+        if (kind == '%' && lex_raw_tag(s, len, body, "raw", &raw_end, &strip, &keep)) {
+            TRY(lex_raw(&lx, q, raw_end, &after, &strip, &keep));
+        } else if (kind == '#') {
             size_t e = body;
             while (e + 1 < len && !(s[e] == '#' && s[e + 1] == '}')) e++;
             if (e + 1 >= len) return lex_fail(&lx, q, "unterminated comment");

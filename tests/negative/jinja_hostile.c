@@ -103,6 +103,7 @@ static void malformed(void) {
     expect_error_s("unterminated {{", "hello {{ name", "template:1:7:", "unterminated");
     expect_error_s("unterminated {%", "a\n{% if x", "template:2:1:", "unterminated");
     expect_error_s("unterminated comment", "a\nb {# note", "template:2:3:", "unterminated comment");
+    expect_error_s("missing endraw", "x\n {% raw %}{{ y }}", "template:2:2:", "missing {% endraw %}");
     expect_error_s("unterminated string", "{{ 'abc }}", "template:1:4:", "unterminated string");
     expect_error_s("missing endif", "{% if x %}\nyes\n", "template:", "expected 'endif'");
     expect_error_s("missing endfor", "{% for x in y %}", "template:", "expected 'endfor'");

@@ -41,6 +41,12 @@ static const struct { const char *tmpl, *want; } cases[] = {
      "\nX"},
     {"{{ 'a' }}{# multi\nline #}{{ 'b' }}",
      "ab"},
+    {"{% raw %}\n  {{ x }}\n  {% endraw %}\nafter",
+     "\n  {{ x }}\nafter"},
+    {"a  {%- raw -%}  {{ y }}  {%- endraw -%}  b",
+     "a{{ y }}b"},
+    {"  {% raw %}{% if %}{%endraw%}\nY",
+     "{% if %}Y"},
     {"{{ 42 }}|{{ -7 }}|{{ 2.5 }}|{{ 1e3 }}|{{ 1_000 }}|{{ 0.1 + 0.2 }}",
      "42|-7|2.5|1000.0|1000|0.30000000000000004"},
     {"{{ true }}{{ True }}{{ none }}{{ None }}{{ false }}",
@@ -235,6 +241,27 @@ static void check_cases(json_t *ctx) {
     }
 }
 
+/* transformers' {% generation %} tag (not in plain Jinja2) renders its body;
+ * strftime_now formats the time given in the render options. */
+static void check_extensions(json_t *ctx) {
+    const char *src = "{% for m in messages %}{% generation %}[{{ m.role }}]{% endgeneration %}{% endfor %}"
+                      "{{ strftime_now('%Y-%m-%d %H:%M') }}|{{ strftime_now is defined }}";
+    jinja_template *t = NULL;
+    CHECK(jinja_compile(src, strlen(src), &t) == VKLLM_OK);
+    struct tm tm = {0};
+    tm.tm_year = 2026 - 1900;
+    tm.tm_mon = 0;
+    tm.tm_mday = 15;
+    tm.tm_hour = 10;
+    tm.tm_isdst = -1;
+    jinja_render_opts opts = {.now = mktime(&tm)};
+    char *out = NULL;
+    CHECK(t && jinja_render_compiled(t, ctx, &opts, &out, NULL) == VKLLM_OK);
+    CHECKF(out && !strcmp(out, "[system][user][assistant]2026-01-15 10:00|True"), "got [%s]", out ? out : "(null)");
+    mem_free(out);
+    jinja_free(t);
+}
+
 /* A compiled template renders repeatedly with different contexts. */
 static void check_reuse(void) {
     const char *src = "{% for m in messages %}<{{ m.role }}>{{ m.content | trim }}{% endfor %}"
@@ -293,6 +320,7 @@ int main(void) {
     if (ctx) {
         check_cases(ctx);
         check_alloc_failures(ctx);
+        check_extensions(ctx);
     }
     check_reuse();
     json_decref(ctx);
