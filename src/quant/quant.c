@@ -34,12 +34,23 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* Clamps to [lo, hi] before an integer conversion; NaN becomes lo, so no
- * input (NaN/inf weights) makes the float->int conversion undefined. */
-static inline int quant_clampi(float v, float lo, float hi) {
-    v = fmaxf(v, lo);
-    v = fminf(v, hi);
-    return (int)v;
+/* Clamps to [lo, hi]; NaN becomes lo, so no input (NaN/inf weights) makes a
+ * float->int conversion undefined. Written as compares (not fmaxf, a libm
+ * call on x86-64) so the loops using it vectorize. */
+static inline float quant_clamp(float v, float lo, float hi) {
+    v = v > lo ? v : lo;
+    return v < hi ? v : hi;
+}
+
+/* (int) of the clamped value: truncation toward zero. */
+static inline int quant_clampi(float v, float lo, float hi) { return (int)quant_clamp(v, lo, hi); }
+
+/* roundf (half away from zero) for |v| < 2^30, without a libm call: v - trunc(v)
+ * is exact (Sterbenz), so comparing it with 1/2 decides exactly. */
+static inline int quant_round(float v) {
+    int i = (int)v;
+    float f = v - (float)i;
+    return i + (f >= 0.5f) - (f <= -0.5f);
 }
 
 /* Value of largest magnitude in x[0..n), with its sign (first one on ties). */
@@ -108,7 +119,8 @@ static void dequant_q8_0(const void *src, float *y, int64_t nb) {
     const block_q8_0 *b = src;
     for (int64_t i = 0; i < nb; i++, y += 32) {
         float d = dtype_f16_to_f32(b[i].d);
-        for (int j = 0; j < 32; j++) y[j] = d * (float)b[i].qs[j];
+        for (int j = 0; j < 32; j++)
+            y[j] = d * (float)b[i].qs[j];
     }
 }
 
@@ -116,13 +128,16 @@ static void quant_q8_0(const float *x, void *dst, int64_t nb) {
     block_q8_0 *b = dst;
     for (int64_t i = 0; i < nb; i++, x += 32) {
         float amax = 0.0f;
-        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
+        for (int j = 0; j < 32; j++) {
+            float a = fabsf(x[j]);
+            amax = a > amax ? a : amax;
+        }
         float d = amax / 127.0f;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         b[i].d = dtype_f32_to_f16(d);
         for (int j = 0; j < 32; j++) {
             /* roundf: half away from zero, as the reference converter rounds */
-            b[i].qs[j] = (int8_t)quant_clampi(roundf(x[j] * id), -127.0f, 127.0f);
+            b[i].qs[j] = (int8_t)quant_round(quant_clamp(x[j] * id, -127.0f, 127.0f));
         }
     }
 }
@@ -171,8 +186,8 @@ static void quant_q4_1(const float *x, void *dst, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, x += 32) {
         float min = x[0], max = x[0];
         for (int j = 1; j < 32; j++) {
-            min = fminf(min, x[j]);
-            max = fmaxf(max, x[j]);
+            min = x[j] < min ? x[j] : min;
+            max = x[j] > max ? x[j] : max;
         }
         float d = (max - min) / 15.0f;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
@@ -238,8 +253,8 @@ static void quant_q5_1(const float *x, void *dst, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, x += 32) {
         float min = x[0], max = x[0];
         for (int j = 1; j < 32; j++) {
-            min = fminf(min, x[j]);
-            max = fmaxf(max, x[j]);
+            min = x[j] < min ? x[j] : min;
+            max = x[j] > max ? x[j] : max;
         }
         float d = (max - min) / 31.0f;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
@@ -322,7 +337,8 @@ float quant_dot_f32(uint32_t t, const void *row, const float *x, int64_t n) {
     if (t == DTYPE_F32) {
         const float *w = row;
         double acc = 0.0;
-        for (int64_t i = 0; i < n; i++) acc += (double)w[i] * (double)x[i];
+        for (int64_t i = 0; i < n; i++)
+            acc += (double)w[i] * (double)x[i];
         return (float)acc;
     }
     /* Dequantize a chunk of whole blocks at a time (QK_K elements fit every
@@ -336,7 +352,8 @@ float quant_dot_f32(uint32_t t, const void *row, const float *x, int64_t n) {
         int64_t nblk = nb - b < per_chunk ? nb - b : per_chunk;
         int64_t ne = nblk * bs;
         if (quant_dequantize_row(t, p + b * ts, buf, ne) != 0) return NAN;
-        for (int64_t j = 0; j < ne; j++) acc += (double)buf[j] * (double)x[b * bs + j];
+        for (int64_t j = 0; j < ne; j++)
+            acc += (double)buf[j] * (double)x[b * bs + j];
     }
     return (float)acc;
 }

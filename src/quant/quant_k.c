@@ -40,14 +40,21 @@
 #include "quant/quant.h"
 #include "quant/quant_k.h"
 
-#define QK_SEARCH_STEPS 10 /* candidates at nmax + 0.1*k for |k| <= this */
+#define QK_SEARCH_STEPS 5 /* candidates at nmax + QK_SEARCH_STEP*k for |k| <= this */
+#define QK_SEARCH_STEP 0.2f
 #define QK_REFINE_ROUNDS 3
+/* Sums are kept in 4 lanes (one SSE register) so their loops vectorize
+ * without reassociating float adds. */
+#define QK_LANES 4
 
-/* Rounds to nearest and clamps to [lo, hi]; NaN gives lo (no UB on bad input). */
-static inline int qk_code(float v, float lo, float hi) {
-    v = fmaxf(v, lo);
-    v = fminf(v, hi);
-    return (int)roundf(v);
+/* Rounds to nearest (ties to even: adding and removing 1.5*2^23 leaves no
+ * fraction bits), then clamps to the integer range [lo, hi]; NaN gives lo, so
+ * no input makes a later int conversion undefined. Plain float ops in this
+ * order (round, then compare) so the code loops vectorize. */
+static inline float qk_code(float v, float lo, float hi) {
+    v = (v + 12582912.0f) - 12582912.0f;
+    v = v > lo ? v : lo;
+    return v < hi ? v : hi;
 }
 
 /* The smallest f16 that is >= v (v >= 0 finite): the super-block scale must not
@@ -58,24 +65,33 @@ static uint16_t qk_f16_ceil(float v) {
     return h;
 }
 
-/* ---- affine fit for Q4_K / Q5_K sub-blocks: x ~ s*q + b, q in 0..nmax,
+/* ---- affine fit for Q4_K / Q5_K sub-blocks of 32: x ~ s*q + b, q in 0..nmax,
  * s >= 0, b <= 0 (b is stored as a non-negative min, subtracted) -------------- */
 
-/* Least squares for (s, b) given codes q; returns the squared error. */
-static float qk_fit_affine(const float *x, const uint8_t *q, int n, float *s, float *b) {
-    float sq = 0, sqq = 0, sx = 0, sxq = 0;
-    for (int i = 0; i < n; i++) {
-        float qi = (float)q[i];
-        sq += qi;
-        sqq += qi * qi;
-        sx += x[i];
-        sxq += x[i] * qi;
+/* Least squares for (s, b) given codes q; returns the squared error, from the
+ * sums (sxx = sum x^2 of the sub-block). */
+static float qk_fit_affine(const float *x, const float *q, float sxx, float *s, float *b) {
+    float aq[QK_LANES] = {0}, aqq[QK_LANES] = {0}, ax[QK_LANES] = {0}, axq[QK_LANES] = {0};
+    for (int i = 0; i < 32; i += QK_LANES) {
+        for (int l = 0; l < QK_LANES; l++) {
+            aq[l] += q[i + l];
+            aqq[l] += q[i + l] * q[i + l];
+            ax[l] += x[i + l];
+            axq[l] += x[i + l] * q[i + l];
+        }
     }
-    float det = (float)n * sqq - sq * sq;
+    float sq = 0, sqq = 0, sx = 0, sxq = 0, n = 32.0f;
+    for (int l = 0; l < QK_LANES; l++) {
+        sq += aq[l];
+        sqq += aqq[l];
+        sx += ax[l];
+        sxq += axq[l];
+    }
+    float det = n * sqq - sq * sq;
     float ss, bb;
     if (det > 0.0f) {
-        ss = ((float)n * sxq - sq * sx) / det;
-        bb = (sx - ss * sq) / (float)n;
+        ss = (n * sxq - sq * sx) / det;
+        bb = (sx - ss * sq) / n;
         if (bb > 0.0f) { /* the offset may only subtract: refit through 0 */
             bb = 0.0f;
             ss = sxq / sqq;
@@ -85,40 +101,39 @@ static float qk_fit_affine(const float *x, const uint8_t *q, int n, float *s, fl
         bb = 0.0f;
     } else {
         ss = 0.0f;
-        bb = fminf(sx / (float)n, 0.0f);
+        bb = fminf(sx / n, 0.0f);
     }
     if (!(ss >= 0.0f)) {
         ss = 0.0f;
-        bb = fminf(sx / (float)n, 0.0f);
-    }
-    float err = 0.0f;
-    for (int i = 0; i < n; i++) {
-        float e = ss * (float)q[i] + bb - x[i];
-        err += e * e;
+        bb = fminf(sx / n, 0.0f);
     }
     *s = ss;
     *b = bb;
-    return err;
+    /* sum (s q + b - x)^2 expanded */
+    return sxx + ss * ss * sqq + n * bb * bb - 2.0f * ss * sxq - 2.0f * bb * sx +
+           2.0f * ss * bb * sq;
 }
 
-static void qk_best_affine(const float *x, int n, int nmax, float *s_out, float *b_out) {
-    float min = x[0], max = x[0];
-    for (int i = 1; i < n; i++) {
-        min = fminf(min, x[i]);
-        max = fmaxf(max, x[i]);
+static void qk_best_affine(const float *x, int nmax, float *s_out, float *b_out) {
+    float min = x[0], max = x[0], sxx = 0.0f;
+    for (int i = 0; i < 32; i++) {
+        min = x[i] < min ? x[i] : min;
+        max = x[i] > max ? x[i] : max;
+        sxx += x[i] * x[i];
     }
-    min = fminf(min, 0.0f);
+    min = min < 0.0f ? min : 0.0f;
     if (!(max > min)) { /* constant non-positive block (or NaN): offset only */
         *s_out = 0.0f;
         *b_out = min;
         return;
     }
-    uint8_t q[32];
+    float q[32], fmax = (float)nmax;
     float best = FLT_MAX, bs = 0.0f, bb = min;
     for (int k = -QK_SEARCH_STEPS; k <= QK_SEARCH_STEPS; k++) {
-        float iscale = ((float)nmax + 0.1f * (float)k) / (max - min);
-        for (int i = 0; i < n; i++) q[i] = (uint8_t)qk_code(iscale * (x[i] - min), 0.0f, (float)nmax);
-        float s, b, err = qk_fit_affine(x, q, n, &s, &b);
+        float iscale = (fmax + QK_SEARCH_STEP * (float)k) / (max - min);
+        for (int i = 0; i < 32; i++)
+            q[i] = qk_code(iscale * (x[i] - min), 0.0f, fmax);
+        float s, b, err = qk_fit_affine(x, q, sxx, &s, &b);
         if (err < best) {
             best = err;
             bs = s;
@@ -127,8 +142,9 @@ static void qk_best_affine(const float *x, int n, int nmax, float *s_out, float 
     }
     for (int r = 0; r < QK_REFINE_ROUNDS && bs > 0.0f; r++) {
         float inv = 1.0f / bs;
-        for (int i = 0; i < n; i++) q[i] = (uint8_t)qk_code((x[i] - bb) * inv, 0.0f, (float)nmax);
-        float s, b, err = qk_fit_affine(x, q, n, &s, &b);
+        for (int i = 0; i < 32; i++)
+            q[i] = qk_code((x[i] - bb) * inv, 0.0f, fmax);
+        float s, b, err = qk_fit_affine(x, q, sxx, &s, &b);
         if (!(err < best)) break;
         best = err;
         bs = s;
@@ -146,10 +162,10 @@ static void qk_code_scales(const float *x, int nmax, uint16_t *d_out, uint16_t *
     float s[8], m[8], max_s = 0.0f, max_m = 0.0f;
     for (int j = 0; j < 8; j++) {
         float b;
-        qk_best_affine(x + 32 * j, 32, nmax, &s[j], &b);
+        qk_best_affine(x + 32 * j, nmax, &s[j], &b);
         m[j] = -b;
-        max_s = fmaxf(max_s, s[j]);
-        max_m = fmaxf(max_m, m[j]);
+        max_s = s[j] > max_s ? s[j] : max_s;
+        max_m = m[j] > max_m ? m[j] : max_m;
     }
     uint16_t hd = qk_f16_ceil(max_s / 63.0f), hm = qk_f16_ceil(max_m / 63.0f);
     float d = dtype_f16_to_f32(hd), dmin = dtype_f16_to_f32(hm);
@@ -263,33 +279,41 @@ void quant_k_quantize_q5_k(const float *x, void *dst, int64_t nb) {
 
 /* ---- Q6_K: symmetric fit x ~ s*q, q in -32..31, s of either sign --------- */
 
-static float qk_fit_sym(const float *x, const int8_t *q, int n, float *s) {
-    float sxq = 0, sqq = 0, sxx = 0;
-    for (int i = 0; i < n; i++) {
-        sxq += x[i] * (float)q[i];
-        sqq += (float)q[i] * (float)q[i];
-        sxx += x[i] * x[i];
+static float qk_fit_sym(const float *x, const float *q, float sxx, float *s) {
+    float axq[QK_LANES] = {0}, aqq[QK_LANES] = {0};
+    for (int i = 0; i < 16; i += QK_LANES) {
+        for (int l = 0; l < QK_LANES; l++) {
+            axq[l] += x[i + l] * q[i + l];
+            aqq[l] += q[i + l] * q[i + l];
+        }
+    }
+    float sxq = 0, sqq = 0;
+    for (int l = 0; l < QK_LANES; l++) {
+        sxq += axq[l];
+        sqq += aqq[l];
     }
     *s = sqq > 0.0f ? sxq / sqq : 0.0f;
     return sqq > 0.0f ? sxx - sxq * sxq / sqq : sxx;
 }
 
-static float qk_best_sym(const float *x, int n) {
-    float amax = 0.0f, max = 0.0f;
-    for (int i = 0; i < n; i++) {
+static float qk_best_sym(const float *x) {
+    float amax = 0.0f, max = 0.0f, sxx = 0.0f;
+    for (int i = 0; i < 16; i++) {
         if (fabsf(x[i]) > amax) {
             amax = fabsf(x[i]);
             max = x[i];
         }
+        sxx += x[i] * x[i];
     }
     if (!(amax > 0.0f)) return 0.0f;
-    int8_t q[16];
+    float q[16];
     float best = FLT_MAX, bs = 0.0f;
     /* The extreme value goes to the -32 end, which has one more step. */
     for (int k = -QK_SEARCH_STEPS; k <= QK_SEARCH_STEPS; k++) {
-        float iscale = -(32.0f + 0.1f * (float)k) / max;
-        for (int i = 0; i < n; i++) q[i] = (int8_t)qk_code(iscale * x[i], -32.0f, 31.0f);
-        float s, err = qk_fit_sym(x, q, n, &s);
+        float iscale = -(32.0f + QK_SEARCH_STEP * (float)k) / max;
+        for (int i = 0; i < 16; i++)
+            q[i] = qk_code(iscale * x[i], -32.0f, 31.0f);
+        float s, err = qk_fit_sym(x, q, sxx, &s);
         if (err < best) {
             best = err;
             bs = s;
@@ -297,8 +321,9 @@ static float qk_best_sym(const float *x, int n) {
     }
     for (int r = 0; r < QK_REFINE_ROUNDS && bs != 0.0f; r++) {
         float inv = 1.0f / bs;
-        for (int i = 0; i < n; i++) q[i] = (int8_t)qk_code(x[i] * inv, -32.0f, 31.0f);
-        float s, err = qk_fit_sym(x, q, n, &s);
+        for (int i = 0; i < 16; i++)
+            q[i] = qk_code(x[i] * inv, -32.0f, 31.0f);
+        float s, err = qk_fit_sym(x, q, sxx, &s);
         if (!(err < best)) break;
         best = err;
         bs = s;
@@ -333,18 +358,18 @@ void quant_k_quantize_q6_k(const float *x, void *dst, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, x += QK_K) {
         float s[16], amax = 0.0f;
         for (int j = 0; j < 16; j++) {
-            s[j] = qk_best_sym(x + 16 * j, 16);
-            amax = fmaxf(amax, fabsf(s[j]));
+            s[j] = qk_best_sym(x + 16 * j);
+            amax = fabsf(s[j]) > amax ? fabsf(s[j]) : amax;
         }
         uint16_t hd = qk_f16_ceil(amax / 127.0f);
         float d = dtype_f16_to_f32(hd), id = d > 0.0f ? 1.0f / d : 0.0f;
         uint8_t q[QK_K]; /* biased codes 0..63 */
         for (int j = 0; j < 16; j++) {
-            int ls = qk_code(s[j] * id, -127.0f, 127.0f);
+            int ls = (int)qk_code(s[j] * id, -127.0f, 127.0f);
             b[i].scales[j] = (int8_t)ls;
             float eff = d * (float)ls, inv = eff != 0.0f ? 1.0f / eff : 0.0f;
             for (int l = 0; l < 16; l++)
-                q[16 * j + l] = (uint8_t)(qk_code(x[16 * j + l] * inv, -32.0f, 31.0f) + 32);
+                q[16 * j + l] = (uint8_t)(qk_code(x[16 * j + l] * inv, -32.0f, 31.0f) + 32.0f);
         }
         b[i].d = hd;
         for (int h = 0; h < 2; h++) {

@@ -72,7 +72,7 @@ static vkllm_status gguf_vocab_tokens(const gguf *g, tok_spec *sp) {
     gguf_vtype et;
     uint64_t n;
     if (gguf_get_arr(g, GV "tokens", &et, &n) != VKLLM_OK)
-        return err_set(VKLLM_ERR_FORMAT, "gguf tokenizer: %s: no " GV "tokens array", gguf_path(g));
+        return err_set(VKLLM_ERR_FORMAT, "gguf tokenizer: no " GV "tokens array");
     if (et != GGUF_VT_STRING || n == 0 || n > (uint64_t)INT32_MAX)
         return err_set(VKLLM_ERR_FORMAT, "gguf tokenizer: " GV "tokens: type %d, %llu elements",
                        (int)et, (unsigned long long)n);
@@ -117,7 +117,7 @@ static vkllm_status gguf_vocab_merges(const gguf *g, tok_spec *sp) {
     gguf_vtype et;
     uint64_t n;
     if (gguf_get_arr(g, GV "merges", &et, &n) != VKLLM_OK)
-        return err_set(VKLLM_ERR_FORMAT, "gguf tokenizer: %s: gpt2 model without " GV "merges", gguf_path(g));
+        return err_set(VKLLM_ERR_FORMAT, "gguf tokenizer: gpt2 model without " GV "merges");
     if (et != GGUF_VT_STRING || n > (uint64_t)INT32_MAX / 4)
         return err_set(VKLLM_ERR_FORMAT, "gguf tokenizer: " GV "merges: type %d, %llu elements",
                        (int)et, (unsigned long long)n);
@@ -175,7 +175,7 @@ static vkllm_status gguf_vocab_spec(const gguf *g, tok_spec *sp) {
     const char *model;
     size_t mlen;
     if (gguf_get_str(g, GV "model", &model, &mlen) != VKLLM_OK)
-        return err_set(VKLLM_ERR_FORMAT, "gguf tokenizer: %s: no " GV "model", gguf_path(g));
+        return err_set(VKLLM_ERR_FORMAT, "gguf tokenizer: no " GV "model");
     int spm = !strcmp(model, "llama"), bpe = !strcmp(model, "gpt2");
     if (!spm && !bpe)
         return err_set(VKLLM_ERR_UNSUPPORTED, "gguf tokenizer: model '%.40s' (supported: llama, gpt2)", model);
@@ -203,7 +203,7 @@ static vkllm_status gguf_vocab_spec(const gguf *g, tok_spec *sp) {
     TRY(gguf_vocab_bool(g, GV "add_eos_token", 0, &sp->add_eos));
     TRY(gguf_vocab_bool(g, GV "add_space_prefix", spm, &sp->add_space_prefix));
     TRY(gguf_vocab_added(sp));
-    int32_t eom;
+    int32_t eom = -1;
     TRY(gguf_vocab_id(g, GV "eom_token_id", -1, &eom));
     if (eom >= 0 && sp->n_eog < 16) sp->eog_ids[sp->n_eog++] = eom;
     if (spm) {

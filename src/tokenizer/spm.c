@@ -82,8 +82,8 @@ static void spm_try_pair(const tokenizer *t, const char *s, spm_sym *sym, spm_he
     spm_heap_push(h, (spm_cand){t->spec.scores ? t->spec.scores[id] : 0.0f, l, r, n});
 }
 
-vkllm_status spm_encode_piece(const tokenizer *t, tok_scratch *sc, const char *s, size_t len,
-                              buf *ids) {
+static vkllm_status spm_encode_word(const tokenizer *t, tok_scratch *sc, const char *s, size_t len,
+                                    buf *ids) {
     if (len == 0) return VKLLM_OK;
     /* len characters at most: symbols and (each merge adds <= 2) candidates */
     if (len > (size_t)INT32_MAX / 4)
@@ -121,6 +121,25 @@ vkllm_status spm_encode_piece(const tokenizer *t, tok_scratch *sc, const char *s
         } else {
             TRY(spm_bytes(t, s + sym[i].off, sym[i].n, ids));
         }
+    }
+    return VKLLM_OK;
+}
+
+vkllm_status spm_encode_piece(const tokenizer *t, tok_scratch *sc, const char *s, size_t len,
+                              buf *ids) {
+    const char *sep = t->spm_sep;
+    size_t sl = t->spm_sep_len;
+    if (!sep) return spm_encode_word(t, sc, s, len, ids);
+    /* a word: a run of separators, then text up to the next separator */
+    size_t a = 0, i = 0;
+    while (i < len) {
+        while (i + sl <= len && !memcmp(s + i, sep, sl)) i += sl;
+        const char *q = i < len ? memchr(s + i, (unsigned char)sep[0], len - i) : NULL;
+        while (q && !((size_t)(s + len - q) >= sl && !memcmp(q, sep, sl)))
+            q = (size_t)(s + len - q) > 1 ? memchr(q + 1, (unsigned char)sep[0], (size_t)(s + len - q) - 1) : NULL;
+        i = q ? (size_t)(q - s) : len;
+        TRY(spm_encode_word(t, sc, s + a, i - a, ids));
+        a = i;
     }
     return VKLLM_OK;
 }

@@ -94,6 +94,11 @@ struct tokenizer {
     int32_t byte_tok[256];          /* <0xNN> token per byte (-1 none) */
     tok_added_bucket added_by_byte[256];
     int32_t space_tok;              /* llama2.c: the " " token */
+    /* SPM: when no token holds the word separator ("▁", llama.c: " ") after
+     * other text, no merge crosses the start of a separator run, so pieces are
+     * merged word by word (small heaps) with the same result. */
+    const char *spm_sep;
+    size_t spm_sep_len;
 };
 
 /* Appends one id to a buf used as an int32 array. */

@@ -65,6 +65,23 @@ static vkllm_status tokenizer_validate(const tok_spec *s) {
     return VKLLM_OK;
 }
 
+/* The SPM word separator, when splitting before separator runs is exact. */
+static void tokenizer_spm_sep(tokenizer *t) {
+    const char *sep = t->spec.llama2c_mode ? " " : "\xe2\x96\x81";
+    size_t sl = strlen(sep);
+    t->spm_sep = NULL;
+    if (t->spec.model != TOK_MODEL_SPM_BPE) return;
+    for (int32_t i = 0; i < t->spec.n_vocab; i++) {
+        const tok_str *v = &t->spec.vocab[i];
+        size_t k = 0;
+        while (k + sl <= v->len && !memcmp(v->s + k, sep, sl)) k += sl; /* leading run */
+        for (; k + sl <= v->len; k++)
+            if (!memcmp(v->s + k, sep, sl)) return; /* separator after other text */
+    }
+    t->spm_sep = sep;
+    t->spm_sep_len = sl;
+}
+
 /* Bucket added tokens by first byte, longest content first. */
 static vkllm_status tokenizer_index_added(tokenizer *t) {
     const tok_spec *s = &t->spec;
@@ -124,6 +141,7 @@ vkllm_status tokenizer_build(tok_spec *spec, tokenizer **out) {
     }
     t->space_tok = st == VKLLM_OK ? vocabmap_find(&t->map, " ", 1) : -1;
     if (st == VKLLM_OK && t->spec.model == TOK_MODEL_BPE) st = bpe_build(t);
+    tokenizer_spm_sep(t);
     if (st == VKLLM_OK) st = pretok_compile(&t->spec, &t->pre);
     if (st == VKLLM_OK) st = tokenizer_index_added(t);
     if (st != VKLLM_OK) {

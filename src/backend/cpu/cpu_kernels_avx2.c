@@ -227,7 +227,9 @@ QDOT_ENTRY(qdot_q4_k, CALL_Q4_K)
 QDOT_ENTRY(qdot_q5_k, CALL_Q5_K)
 QDOT_ENTRY(qdot_q6_k, CALL_Q6_K)
 
-/* ---- float rows: one 8-wide accumulator per token, scalar tail ---- */
+/* ---- float rows: one 8-wide accumulator per token, scalar tail; the same
+ * operation order for every tile size, so a token's result does not depend
+ * on the batch around it ---- */
 
 AVX2_INLINE __m256 ld_f32(const void *p, int64_t i) { return _mm256_loadu_ps((const float *)p + i); }
 AVX2_INLINE __m256 ld_f16(const void *p, int64_t i) {
@@ -246,20 +248,14 @@ AVX2_INLINE float one_bf16(const void *p, int64_t i) {
 #define FDOT_ROW(name, vload, sload)                                                               \
     AVX2_INLINE void name##_row(const void *row, const float *x, size_t xs, const int nt,          \
                                 int64_t n, float *out, size_t os) {                                \
-        __m256 acc[CPU_TILE], acc2 = _mm256_setzero_ps();                                          \
+        __m256 acc[CPU_TILE];                                                                      \
         for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps();                                 \
         int64_t i = 0;                                                                             \
-        if (nt == 1)                                                                               \
-            for (; i + 16 <= n; i += 16) {                                                         \
-                acc[0] = _mm256_fmadd_ps(vload(row, i), _mm256_loadu_ps(x + i), acc[0]);           \
-                acc2 = _mm256_fmadd_ps(vload(row, i + 8), _mm256_loadu_ps(x + i + 8), acc2);       \
-            }                                                                                      \
         for (; i + 8 <= n; i += 8) {                                                               \
             __m256 wv = vload(row, i);                                                             \
             _Pragma("GCC unroll 4") for (int t = 0; t < nt; t++) acc[t] =                          \
                 _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + (size_t)t * xs + i), acc[t]);              \
         }                                                                                          \
-        if (nt == 1) acc[0] = _mm256_add_ps(acc[0], acc2);                                         \
         for (int t = 0; t < nt; t++) {                                                             \
             float s = hsum(acc[t]);                                                                \
             for (int64_t j = i; j < n; j++) s += sload(row, j) * x[(size_t)t * xs + j];            \

@@ -69,7 +69,9 @@ static void *pool_worker(void *argp) {
     cpu_pool *p = arg->pool;
     int tid = arg->tid;
     mem_free(arg);
-    unsigned seen = atomic_load_explicit(&p->gen, memory_order_acquire);
+    /* gen is 0 until the first job, which may be published before this
+     * thread first runs: start from 0, not from the current value. */
+    unsigned seen = 0;
     for (;;) {
         int64_t t0 = pool_now_ns();
         unsigned g;
