@@ -53,7 +53,8 @@ vkllm_status jinja_filters_test(jrender *r, const jnode *at, const char *name, s
     else if (T("mapping")) *out = v.t == JV_DICT;
     else if (T("iterable") || T("sequence"))
         *out = v.t == JV_STR || v.t == JV_LIST || v.t == JV_DICT || v.t == JV_UNDEF;
-    else if (T("callable")) *out = v.t == JV_MACRO || v.t == JV_FUNC || v.t == JV_METHOD;
+    else if (T("callable")) /* Jinja2's Undefined has __call__ (which raises) */
+        *out = v.t == JV_MACRO || v.t == JV_FUNC || v.t == JV_METHOD || v.t == JV_UNDEF;
     else if (T("sameas")) {
         if (v.t != a0.t) *out = 0;
         else if (v.t == JV_NONE || v.t == JV_UNDEF) *out = 1;
@@ -124,6 +125,7 @@ static vkllm_status f_select(jrender *r, const jnode *at, const char *name, jv v
     int is_attr = strstr(name, "attr") != NULL, reject = name[0] == 'r';
     jlist *items, *res = jinja_list_new(r, 0);
     if (!res) return jinja_nomem(r, at);
+    if (!jinja_truthy(v)) v = jv_undef(); /* Jinja2: `if seq: for item in seq` */
     TRY(jinja_iter_items(r, at, v, &items));
     size_t first = is_attr ? 1 : 0;
     jv attr = is_attr ? arg(fa, 0, NULL, jv_undef()) : jv_undef();
@@ -142,6 +144,7 @@ static vkllm_status f_select(jrender *r, const jnode *at, const char *name, jv v
 
 static vkllm_status f_map(jrender *r, const jnode *at, jv v, const fargs *fa, jv *out) {
     jlist *items, *res;
+    if (!jinja_truthy(v)) v = jv_undef(); /* Jinja2: `if seq: for item in seq` */
     TRY(jinja_iter_items(r, at, v, &items));
     res = jinja_list_new(r, items->n);
     if (!res) return jinja_nomem(r, at);
@@ -301,7 +304,7 @@ static vkllm_status f_indent(jrender *r, const jnode *at, jv v, const fargs *fa,
     } else {
         TRY(jinja_to_str(r, at, w, &pad));
     }
-    TRY(jinja_to_str(r, at, v, &v));
+    if (v.t != JV_STR) return jinja_fail(r, at, "indent: expected a string, got %s", jinja_type_name(v));
     buf b = {0};
     int rc = 0, line_start = 1, first_line = 1;
     for (size_t i = 0; i < v.n && !rc; i++) {
@@ -372,7 +375,10 @@ static vkllm_status f_round(jrender *r, const jnode *at, jv v, const fargs *fa, 
     double scale = pow(10.0, (double)p), y = x * scale;
     if (method.t == JV_STR && method.n == 4 && !memcmp(method.u.s, "ceil", 4)) y = ceil(y);
     else if (method.t == JV_STR && method.n == 5 && !memcmp(method.u.s, "floor", 5)) y = floor(y);
-    else y = nearbyint(y); /* Python's round(): half to even */
+    else if (v.t != JV_FLOAT && p >= 0) { /* round(int, n) stays an int */
+        *out = jv_int(v.u.i);
+        return VKLLM_OK;
+    } else y = nearbyint(y); /* Python's round(): half to even */
     *out = jv_float(y / scale);
     return VKLLM_OK;
 }
@@ -459,7 +465,7 @@ vkllm_status jinja_filters_apply(jrender *r, const jnode *at, const char *name, 
     }
     if (F("upper") || F("lower") || F("title") || F("capitalize")) {
         TRY(jinja_to_str(r, at, v, &v));
-        return jinja_methods_case(r, at, v, F("upper") ? 1 : F("lower") ? 2 : F("title") ? 3 : 4, out);
+        return jinja_methods_case(r, at, v, F("upper") ? 1 : F("lower") ? 2 : F("title") ? 5 : 4, out);
     }
     if (F("replace")) {
         jv old = arg(&fa, 0, "old", jv_undef()), new_ = arg(&fa, 1, "new", jv_undef());

@@ -223,7 +223,7 @@ vkllm_status jinja_methods_call(jrender *r, const jnode *at, const jmethod *m, c
                                 size_t n_kw, jv *out);
 int jinja_methods_has(jv self, const char *name, size_t n);
 int jinja_methods_isspace(uint32_t cp);
-/* mode: 1 upper, 2 lower, 3 title, 4 capitalize. */
+/* mode: 1 upper, 2 lower, 3 str.title, 4 capitalize, 5 the title filter. */
 vkllm_status jinja_methods_case(jrender *r, const jnode *at, jv s, int mode, jv *out);
 vkllm_status jinja_methods_replace(jrender *r, const jnode *at, jv s, jv old, jv new_, int64_t count,
                                    jv *out);

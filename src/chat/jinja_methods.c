@@ -95,8 +95,10 @@ static vkllm_status want_str(jrender *r, const jnode *at, const char *m, const j
     return jinja_fail(r, at, "%s() argument %zu must be str, not %s", m, i + 1, jinja_type_name(args[i]));
 }
 
-static int case_map(buf *b, jv s, int mode) { /* 1 upper, 2 lower, 3 title, 4 capitalize */
-    int prev_cased = 0;
+/* 1 upper, 2 lower, 3 str.title, 4 capitalize, 5 the Jinja title filter (words
+ * start after - whitespace ( { [ <, other characters are lowered). */
+static int case_map(buf *b, jv s, int mode) {
+    int prev_cased = 0, word_start = 1;
     for (size_t i = 0; i < s.n;) {
         uint32_t cp;
         size_t l = next_cp(s.u.s, i, s.n, &cp);
@@ -107,6 +109,9 @@ static int case_map(buf *b, jv s, int mode) { /* 1 upper, 2 lower, 3 title, 4 ca
             o = (uint32_t)(prev_cased ? utf8proc_tolower((utf8proc_int32_t)cp) : utf8proc_totitle((utf8proc_int32_t)cp));
             utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
             prev_cased = c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_LT;
+        } else if (mode == 5) {
+            o = (uint32_t)(word_start ? utf8proc_toupper((utf8proc_int32_t)cp) : utf8proc_tolower((utf8proc_int32_t)cp));
+            word_start = cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<' || jinja_methods_isspace(cp);
         } else {
             o = (uint32_t)(i == 0 ? utf8proc_toupper((utf8proc_int32_t)cp) : utf8proc_tolower((utf8proc_int32_t)cp));
         }
