@@ -646,6 +646,7 @@ static vkllm_status exec_for(jrender *r, const jnode *n, jscope *sc) {
      * constant memory. */
     jscope *it = scope_new(r, sc);
     if (!it) return jinja_nomem(r, n);
+    int completed = 0;
     for (size_t i = 0; i < items->n; i++) {
         TRY(step(r, n));
         it->n = 0;
@@ -660,9 +661,12 @@ static vkllm_status exec_for(jrender *r, const jnode *n, jscope *sc) {
             r->ctl = 0;
             break;
         }
+        completed |= r->ctl == 0;
         r->ctl = 0;
     }
-    if (items->n == 0 && n->e) return exec(r, n->e, sc);
+    /* Jinja2 runs the else block unless some iteration reached the end of the
+     * body: an empty loop, but also one whose every pass hit break/continue. */
+    if (!completed && n->e) return exec(r, n->e, sc);
     return VKLLM_OK;
 }
 

@@ -113,6 +113,8 @@ static const struct { const char *tmpl, *want; } cases[] = {
      "32"},
     {"{% for x in range(3) %}{% for y in range(2) %}{{ loop.index }}{% endfor %}{{ loop.index }}|{% endfor %}",
      "121|122|123|"},
+    {"{% for x in l %}{% continue %}{% else %}E1{% endfor %}{% for x in l %}{% break %}{% else %}E2{% endfor %}{% for x in l %}{{ x }}{% if x == 1 %}{% break %}{% endif %}{% else %}E3{% endfor %}",
+     "E1E231"},
     {"{% for x in undefined_var %}x{% endfor %}ok",
      "ok"},
     {"{% set x = 5 %}{{ x }}{% set a, b = 1, 2 %}{{ a }}{{ b }}{% set c = 1, 2 %}{{ c }}",

@@ -36,6 +36,7 @@ T = [
  "{% for k, v in d.items() %}{{ k }}={{ v }},{% endfor %}", "{% for k in d %}{{ k }}{% endfor %}", "{% for c in 'héé' %}[{{ c }}]{% endfor %}",
  "{% for x in l %}{% if x == 1 %}{% break %}{% endif %}{{ x }}{% endfor %}", "{% for x in l %}{% if x == 1 %}{% continue %}{% endif %}{{ x }}{% endfor %}",
  "{% for x in range(3) %}{% for y in range(2) %}{{ loop.index }}{% endfor %}{{ loop.index }}|{% endfor %}",
+ "{% for x in l %}{% continue %}{% else %}E1{% endfor %}{% for x in l %}{% break %}{% else %}E2{% endfor %}{% for x in l %}{{ x }}{% if x == 1 %}{% break %}{% endif %}{% else %}E3{% endfor %}",
  "{% for x in undefined_var %}x{% endfor %}ok",
  "{% set x = 5 %}{{ x }}{% set a, b = 1, 2 %}{{ a }}{{ b }}{% set c = 1, 2 %}{{ c }}",
  "{% set x = 1 %}{% for i in l %}{% set x = i %}{% endfor %}{{ x }}",
@@ -82,7 +83,7 @@ T = [
 ]
 ERR = [
  "{{ nope.attr }}", "{{ nope() }}", "{{ nope + 1 }}", "{{ 1 + 'a' }}", "{{ 1 / 0 }}", "{{ 'a' < 1 }}",
- "{{ raise_exception('boom') }}", "{{ nope | tojson }}", "{% set x = 1 %}{{ x.y.z }}", "{{ [1, 2].append(3) }}", "{{ l[nope] }}", "{% for x in none %}{% endfor %}", "{{ n | nofilter }}", "{{ n is notest }}",
+ "{{ raise_exception('boom') }}", "{{ nope | tojson }}", "{% set x = 1 %}{{ x.y.z }}", "{{ [1, 2].append(3) }}", "{% for x in none %}{% endfor %}", "{{ n | nofilter }}", "{{ n is notest }}",
 ]
 import json,sys
 from jinja2.sandbox import ImmutableSandboxedEnvironment
