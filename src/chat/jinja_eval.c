@@ -288,9 +288,10 @@ static vkllm_status do_slice(jrender *r, const jnode *n, jscope *sc, jv obj, jv 
 
 /* ---- calls ---- */
 
-static vkllm_status call_macro(jrender *r, const jnode *at, const jnode *m, const jv *args, size_t n_args,
+static vkllm_status call_macro(jrender *r, const jnode *at, const jmacro *mc, const jv *args, size_t n_args,
                                const char *const *kw_names, const jv *kw_vals, size_t n_kw, jv *out) {
-    jscope *sc = scope_new(r, r->root);
+    const jnode *m = mc->node;
+    jscope *sc = scope_new(r, mc->scope);
     if (!sc) return jinja_nomem(r, at);
     TRY(step(r, at));
     if (n_args > m->n_kids)
@@ -641,9 +642,9 @@ static vkllm_status exec_for(jrender *r, const jnode *n, jscope *sc) {
     jloop *lp = jinja_arena_alloc(&r->arena, sizeof *lp);
     if (!lp) return jinja_nomem(r, n);
     lp->items = items;
-    /* One scope serves every iteration, emptied each time: nothing can keep a
-     * reference to a scope (macros see the root scope), and loops then use
-     * constant memory. */
+    /* One scope serves every iteration, emptied each time, so loops use
+     * constant memory. A macro defined in the body keeps this scope: called
+     * after the loop it sees the last iteration's names. */
     jscope *it = scope_new(r, sc);
     if (!it) return jinja_nomem(r, n);
     int completed = 0;
@@ -722,7 +723,10 @@ static vkllm_status exec_inner(jrender *r, const jnode *n, jscope *sc) {
         return emit(r, n, v.u.s, v.n);
     case JN_MACRO:
         v.t = JV_MACRO;
-        v.u.macro = n;
+        v.u.macro = jinja_arena_alloc(&r->arena, sizeof *v.u.macro);
+        if (!v.u.macro) return jinja_nomem(r, n);
+        v.u.macro->node = n;
+        v.u.macro->scope = sc;
         if (scope_set(r, sc, n->name, n->name_n, v)) return jinja_nomem(r, n);
         return VKLLM_OK;
     case JN_BREAK: r->ctl = 1; return VKLLM_OK;

@@ -82,6 +82,8 @@ struct jdict;
 struct jnode;
 struct jmethod;
 struct jloop;
+struct jmacro;
+struct jscope;
 
 typedef struct jv {
     uint8_t t;
@@ -93,7 +95,7 @@ typedef struct jv {
         const char *s; /* STR; UNDEF: "'x' is undefined" (may be NULL) */
         struct jlist *l;
         struct jdict *d; /* DICT, NS */
-        const struct jnode *macro;
+        struct jmacro *macro;
         struct jmethod *m;
         struct jloop *loop;
     } u;
@@ -114,6 +116,12 @@ typedef struct jmethod {
     const char *name;
     size_t n;
 } jmethod;
+
+/* A macro and the scope it was defined in (it sees that scope's names). */
+typedef struct jmacro {
+    const struct jnode *node;
+    struct jscope *scope;
+} jmacro;
 
 typedef struct jloop {
     const jlist *items;

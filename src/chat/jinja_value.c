@@ -357,7 +357,8 @@ int jinja_value_str(buf *b, jv v) {
     case JV_LIST:
     case JV_DICT:
     case JV_NS: return jinja_value_repr(b, v);
-    case JV_MACRO: return buf_printf(b, "<Macro '%.*s'>", (int)v.u.macro->name_n, v.u.macro->name);
+    case JV_MACRO:
+        return buf_printf(b, "<Macro '%.*s'>", (int)v.u.macro->node->name_n, v.u.macro->node->name);
     case JV_FUNC: return buf_puts(b, "<function>");
     case JV_METHOD: return buf_printf(b, "<built-in method %.*s>", (int)v.u.m->n, v.u.m->name);
     case JV_LOOP: return buf_puts(b, "<LoopContext>");

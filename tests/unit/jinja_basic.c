@@ -137,6 +137,8 @@ static const struct { const char *tmpl, *want; } cases[] = {
      "4321"},
     {"{% set g = 'G' %}{% macro m() %}{{ g }}{{ n }}{% endmacro %}{{ m() }}",
      "G7"},
+    {"{% for a in l %}{% macro m() %}<{{ a }}>{% endmacro %}{{ m() }}{% endfor %}{% macro o(a) %}{% macro i() %}[{{ a }}]{% endmacro %}{{ i() }}{% endmacro %}{{ o(5) }}",
+     "<3><1><2>[5]"},
     {"[{{ '  a b  ' | trim }}][{{ 'xxaxx' | trim('x') }}][{{ s | length }}][{{ l | count }}][{{ u8 | length }}][{{ d | length }}]",
      "[a b][a][11][3][11][2]"},
     {"{{ s | lower }} {{ s | upper }} {{ 'hello wORLD' | title }} {{ 'hELLO' | capitalize }} {{ u8 | upper }}",

@@ -48,6 +48,7 @@ T = [
  "{% macro m(a, b=2, c='z') %}[{{ a }}{{ b }}{{ c }}]{% endmacro %}{{ m(1) }}{{ m(1, 3) }}{{ m(1, c='q') }}{{ m() }}",
  "{% macro rec(k) %}{% if k > 0 %}{{ k }}{{ rec(k - 1) }}{% endif %}{% endmacro %}{{ rec(4) }}",
  "{% set g = 'G' %}{% macro m() %}{{ g }}{{ n }}{% endmacro %}{{ m() }}",
+ "{% for a in l %}{% macro m() %}<{{ a }}>{% endmacro %}{{ m() }}{% endfor %}{% macro o(a) %}{% macro i() %}[{{ a }}]{% endmacro %}{{ i() }}{% endmacro %}{{ o(5) }}",
  # filters
  "[{{ '  a b  ' | trim }}][{{ 'xxaxx' | trim('x') }}][{{ s | length }}][{{ l | count }}][{{ u8 | length }}][{{ d | length }}]",
  "{{ s | lower }} {{ s | upper }} {{ 'hello wORLD' | title }} {{ 'hELLO' | capitalize }} {{ u8 | upper }}",
