@@ -249,12 +249,20 @@ static vkllm_status f_items(jrender *r, const jnode *at, jv v, jv *out) {
 }
 
 static vkllm_status f_tojson(jrender *r, const jnode *at, jv v, const fargs *fa, jv *out) {
-    jv ind = arg(fa, 0, "indent", jv_none()), sk = arg(fa, (size_t)-1, "sort_keys", jv_bool(0));
-    int indent = -1;
-    if (ind.t == JV_INT) indent = ind.u.i < 0 ? 0 : ind.u.i > 64 ? 64 : (int)ind.u.i;
+    /* transformers: tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False) */
+    jv ascii = arg(fa, (size_t)-1, "ensure_ascii", jv_bool(0)), ind = arg(fa, 0, "indent", jv_none());
+    jv seps = arg(fa, (size_t)-1, "separators", jv_none()), sk = arg(fa, (size_t)-1, "sort_keys", jv_bool(0));
+    jinja_json_opts o = {-1, jinja_truthy(sk), jinja_truthy(ascii), jv_none(), jv_none()};
+    if (ind.t == JV_INT) o.indent = ind.u.i < 0 ? 0 : ind.u.i > 64 ? 64 : (int)ind.u.i;
     else if (ind.t != JV_NONE) return jinja_fail(r, at, "tojson: indent must be an integer");
+    if (seps.t == JV_LIST && seps.u.l->n == 2 && seps.u.l->v[0].t == JV_STR && seps.u.l->v[1].t == JV_STR) {
+        o.item_sep = seps.u.l->v[0];
+        o.key_sep = seps.u.l->v[1];
+    } else if (seps.t != JV_NONE) {
+        return jinja_fail(r, at, "tojson: separators must be a pair of strings");
+    }
     buf b = {0};
-    vkllm_status s = jinja_json_dump(r, at, v, indent, jinja_truthy(sk), &b);
+    vkllm_status s = jinja_json_dump(r, at, v, &o, &b);
     if (s != VKLLM_OK) {
         buf_free(&b);
         return s;

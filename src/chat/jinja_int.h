@@ -213,9 +213,13 @@ vkllm_status jinja_to_str(jrender *r, const jnode *at, jv v, jv *out);
 
 /* json (jinja_json.c) */
 vkllm_status jinja_json_from(jrender *r, const json_t *j, jv *out, int depth);
-/* json.dumps(v, ensure_ascii=False, indent=indent (<0: None), sort_keys). */
-vkllm_status jinja_json_dump(jrender *r, const jnode *at, jv v, int indent, int sort_keys,
-                             buf *b);
+/* json.dumps options; defaults as transformers' tojson: ensure_ascii=False. */
+typedef struct jinja_json_opts {
+    int indent; /* < 0: None (one line) */
+    int sort_keys, ensure_ascii;
+    jv item_sep, key_sep; /* JV_STR to override ", " / ": " (with indent: "," / ": ") */
+} jinja_json_opts;
+vkllm_status jinja_json_dump(jrender *r, const jnode *at, jv v, const jinja_json_opts *o, buf *b);
 
 /* filters and tests (jinja_filters.c) */
 vkllm_status jinja_filters_apply(jrender *r, const jnode *at, const char *name, size_t name_n,

@@ -62,13 +62,28 @@ vkllm_status jinja_json_from(jrender *r, const json_t *j, jv *out, int depth) {
     return err_set(VKLLM_ERR_TEMPLATE, "template: unknown JSON value type");
 }
 
-static int dump_str(buf *b, const char *s, size_t n) {
+/* ensure_ascii: code points past 0x7F as \uXXXX (UTF-16 surrogate pairs past 0xFFFF). */
+static int dump_str(buf *b, const char *s, size_t n, int ascii) {
     if (buf_putc(b, '"')) return -1;
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         const char *esc = NULL;
-        char tmp[8];
+        char tmp[16];
+        if (ascii && c >= 0x7F) { /* Python escapes everything outside " ".."~" */
+            uint32_t cp;
+            size_t l = utf8_decode((const uint8_t *)s + i, n - i, &cp);
+            if (!l) cp = c, l = 1;
+            if (buf_append(b, s + run, i - run)) return -1;
+            if (cp >= 0x10000)
+                snprintf(tmp, sizeof tmp, "\\u%04x\\u%04x", 0xD800 + ((cp - 0x10000) >> 10), 0xDC00 + ((cp - 0x10000) & 0x3FF));
+            else
+                snprintf(tmp, sizeof tmp, "\\u%04x", cp);
+            if (buf_puts(b, tmp)) return -1;
+            i += l - 1;
+            run = i + 1;
+            continue;
+        }
         switch (c) {
         case '"': esc = "\\\""; break;
         case '\\': esc = "\\\\"; break;
@@ -101,8 +116,11 @@ static int newline_indent(buf *b, int indent, int level) {
 typedef struct dumper {
     jrender *r;
     const jnode *at;
-    int indent, sort_keys;
+    int indent, sort_keys, ascii;
+    jv item_sep, key_sep;
 } dumper;
+
+static int put_sep(buf *b, jv sep) { return buf_append(b, sep.u.s, sep.n); }
 
 static vkllm_status dump(dumper *d, buf *b, jv v, int level) {
     char tmp[40];
@@ -120,7 +138,7 @@ static vkllm_status dump(dumper *d, buf *b, jv v, int level) {
         else if (isinf(v.u.f)) rc = buf_puts(b, v.u.f < 0 ? "-Infinity" : "Infinity");
         else jinja_float_repr(v.u.f, tmp), rc = buf_puts(b, tmp);
         break;
-    case JV_STR: rc = dump_str(b, v.u.s, v.n); break;
+    case JV_STR: rc = dump_str(b, v.u.s, v.n, d->ascii); break;
     case JV_LIST: {
         if (v.u.l->n == 0) {
             rc = buf_puts(b, "[]");
@@ -128,7 +146,7 @@ static vkllm_status dump(dumper *d, buf *b, jv v, int level) {
         }
         if (buf_putc(b, '[')) return jinja_nomem(d->r, d->at);
         for (size_t i = 0; i < v.u.l->n; i++) {
-            if (i && buf_puts(b, d->indent >= 0 ? "," : ", ")) return jinja_nomem(d->r, d->at);
+            if (i && put_sep(b, d->item_sep)) return jinja_nomem(d->r, d->at);
             if (d->indent >= 0 && newline_indent(b, d->indent, level + 1)) return jinja_nomem(d->r, d->at);
             TRY(dump(d, b, v.u.l->v[i], level + 1));
         }
@@ -159,22 +177,22 @@ static vkllm_status dump(dumper *d, buf *b, jv v, int level) {
         if (buf_putc(b, '{')) s = jinja_nomem(d->r, d->at);
         for (size_t i = 0; i < dc->n && s == VKLLM_OK; i++) {
             jv k = dc->k[order[i]];
-            if (i && buf_puts(b, d->indent >= 0 ? "," : ", ")) s = jinja_nomem(d->r, d->at);
+            if (i && put_sep(b, d->item_sep)) s = jinja_nomem(d->r, d->at);
             else if (d->indent >= 0 && newline_indent(b, d->indent, level + 1)) s = jinja_nomem(d->r, d->at);
             if (s) break;
-            if (k.t == JV_STR) rc = dump_str(b, k.u.s, k.n);
+            if (k.t == JV_STR) rc = dump_str(b, k.u.s, k.n, d->ascii);
             else if (k.t == JV_INT || k.t == JV_BOOL || k.t == JV_FLOAT || k.t == JV_NONE) {
                 buf kb = {0};
                 rc = jinja_value_str(&kb, k.t == JV_BOOL ? jv_str(k.u.i ? "true" : "false", k.u.i ? 4 : 5)
                                           : k.t == JV_NONE ? jv_str("null", 4) : k);
-                rc = rc || dump_str(b, kb.data ? kb.data : "", kb.len);
+                rc = rc || dump_str(b, kb.data ? kb.data : "", kb.len, d->ascii);
                 buf_free(&kb);
             } else {
                 s = jinja_fail(d->r, d->at, "tojson: keys must be str, int, float, bool or None, not %s",
                                jinja_type_name(k));
                 break;
             }
-            if (rc || buf_puts(b, ": ")) s = jinja_nomem(d->r, d->at);
+            if (rc || put_sep(b, d->key_sep)) s = jinja_nomem(d->r, d->at);
             else s = dump(d, b, dc->v[order[i]], level + 1);
         }
         if (s == VKLLM_OK && d->indent >= 0 && newline_indent(b, d->indent, level)) s = jinja_nomem(d->r, d->at);
@@ -187,7 +205,10 @@ static vkllm_status dump(dumper *d, buf *b, jv v, int level) {
     return rc ? jinja_nomem(d->r, d->at) : VKLLM_OK;
 }
 
-vkllm_status jinja_json_dump(jrender *r, const jnode *at, jv v, int indent, int sort_keys, buf *b) {
-    dumper d = {r, at, indent, sort_keys};
+vkllm_status jinja_json_dump(jrender *r, const jnode *at, jv v, const jinja_json_opts *o, buf *b) {
+    dumper d = {r, at, o->indent, o->sort_keys, o->ensure_ascii, jv_str(o->indent >= 0 ? "," : ", ", o->indent >= 0 ? 1 : 2),
+                jv_str(": ", 2)};
+    if (o->item_sep.t == JV_STR) d.item_sep = o->item_sep;
+    if (o->key_sep.t == JV_STR) d.key_sep = o->key_sep;
     return dump(&d, b, v, 0);
 }

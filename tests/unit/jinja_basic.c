@@ -159,6 +159,8 @@ static const struct { const char *tmpl, *want; } cases[] = {
      "{\"b\": 1, \"a\": 2} [3, 1, 2] [{\"type\": \"function\", \"function\": {\"name\": \"f\", \"arguments\": {\"a\": 1, \"b\": [true, null, \"x\\\"y\"]}}}] \"\303\251\\\"\\n\" null 2.5"},
     {"{{ messages[2].tool_calls[0] | tojson(indent=2) }}",
      "{\n  \"type\": \"function\",\n  \"function\": {\n    \"name\": \"f\",\n    \"arguments\": {\n      \"a\": 1,\n      \"b\": [\n        true,\n        null,\n        \"x\\\"y\"\n      ]\n    }\n  }\n}"},
+    {"{{ messages | tojson(separators=(',', ':')) }} {{ u8 | tojson(ensure_ascii=true) }} {{ d | tojson(indent=1, separators=(', ', ' = ')) }}",
+     "[{\"role\":\"system\",\"content\":\"  Be brief.  \"},{\"role\":\"user\",\"content\":\"Hi <there>\"},{\"role\":\"assistant\",\"content\":\"<think>r</think>\\n\\nHello\",\"tool_calls\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":{\"a\":1,\"b\":[true,null,\"x\\\"y\"]}}}]}] \"h\\u00e9llo w\\u00f6rld\" {\n \"b\" = 1, \n \"a\" = 2\n}"},
     {"{{ d | tojson(sort_keys=true) }}{{ [] | tojson(indent=2) }}{{ {} | tojson }}",
      "{\"a\": 2, \"b\": 1}[]{}"},
     {"{{ n | string }}{{ l | string }} {{ '42' | int + 1 }} {{ '4.7' | int }} {{ 'x' | int }} {{ 4.7 | int }} {{ '2.5' | float }} {{ 3 | float }}",

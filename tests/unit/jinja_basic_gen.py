@@ -59,7 +59,7 @@ T = [
  "{{ l | select('odd') | list }} {{ l | reject('odd') | list }} {{ [0, 1, '', 'a'] | select | list }} {{ l | select('gt', 1) | list }} {{ l | map('string') | list }}",
  "{{ messages | selectattr('tool_calls', 'defined') | list | length }} {{ messages | selectattr('tool_calls') | list | length }}",
  "{{ d | tojson }} {{ l | tojson }} {{ messages[2].tool_calls | tojson }} {{ 'é\"\\n' | tojson }} {{ none | tojson }} {{ 2.5 | tojson }}",
- "{{ messages[2].tool_calls[0] | tojson(indent=2) }}", "{{ d | tojson(sort_keys=true) }}{{ [] | tojson(indent=2) }}{{ {} | tojson }}",
+ "{{ messages[2].tool_calls[0] | tojson(indent=2) }}", "{{ messages | tojson(separators=(',', ':')) }} {{ u8 | tojson(ensure_ascii=true) }} {{ d | tojson(indent=1, separators=(', ', ' = ')) }}", "{{ d | tojson(sort_keys=true) }}{{ [] | tojson(indent=2) }}{{ {} | tojson }}",
  "{{ n | string }}{{ l | string }} {{ '42' | int + 1 }} {{ '4.7' | int }} {{ 'x' | int }} {{ 4.7 | int }} {{ '2.5' | float }} {{ 3 | float }}",
  "{{ 2.5 | round }} {{ 3.5 | round }} {{ 2.567 | round(2) }} {{ 2.1 | round(method='ceil') }} {{ neg | abs }} {{ -2.5 | abs }}",
  "{{ [3, 1, 3, 2, 1] | unique | list }} {{ ['a', 'A', 'b'] | unique | list }} {{ l | sort }} {{ l | sort(reverse=true) }} {{ ['b', 'A', 'c'] | sort }} {{ d | dictsort }}",
