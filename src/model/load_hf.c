@@ -71,7 +71,7 @@ static vkllm_status load_hf_template(vkllm_model *m, const char *dir) {
     size_t len;
     TRY(mfile_read_all(path, 256u << 20, &text, &len));
     json_error_t je;
-    json_t *root = json_loadb(text, len, 0, &je);
+    json_t *root = json_loadb(text, len, JSON_DECODE_INT_AS_REAL, &je);
     mem_free(text);
     if (!root)
         return err_set(VKLLM_ERR_FORMAT, "%s:%d:%d: invalid JSON: %s", path, je.line, je.column,
@@ -99,9 +99,32 @@ static vkllm_status load_hf_template(vkllm_model *m, const char *dir) {
     return s;
 }
 
+/* The checkpoint's storage dtype (torch_dtype, or dtype in newer configs). */
+static vkllm_status load_hf_dtype(vkllm_model *m, const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    char *text;
+    size_t len;
+    TRY(mfile_read_all(path, 64u << 20, &text, &len));
+    json_error_t je;
+    json_t *root = json_loadb(text, len, JSON_DECODE_INT_AS_REAL, &je);
+    mem_free(text);
+    if (!root)
+        return err_set(VKLLM_ERR_FORMAT, "%s:%d:%d: invalid JSON: %s", path, je.line, je.column,
+                       je.text);
+    json_t *dt = json_object_get(root, "torch_dtype");
+    if (!json_is_string(dt)) dt = json_object_get(root, "dtype");
+    const char *s = json_string_value(dt);
+    if (s && (!strcmp(s, "float16") || !strcmp(s, "torch.float16"))) m->rope_round_type = DTYPE_F16;
+    if (s && (!strcmp(s, "bfloat16") || !strcmp(s, "torch.bfloat16"))) m->rope_round_type = DTYPE_BF16;
+    json_decref(root);
+    return VKLLM_OK;
+}
+
 vkllm_status model_load_hf(vkllm_model *m, const char *dir) {
     m->format = MODEL_HF;
     TRY(hf_config_load(dir, &m->cfg));
+    TRY(load_hf_dtype(m, dir));
     m->cfg.rope_neox = 1;
     m->layers = mem_calloc((size_t)m->cfg.n_layers, sizeof *m->layers);
     if (!m->layers) return err_set(VKLLM_ERR_NOMEM, "%s: out of memory", dir);

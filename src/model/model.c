@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/ckmath.h"
 #include "core/dtype.h"
@@ -113,6 +114,42 @@ static vkllm_status model_check_weight(vkllm_model *m, model_role r, int layer) 
     return VKLLM_OK;
 }
 
+/* RoPE frequency divisors. Backends compute inv_freq[i] = 1 / theta^(2i/d) in
+ * f32 and divide it by factor[i]. Factors carry (a) llama3 frequency scaling
+ * computed from the config when the file has no rope_freqs tensor, and (b)
+ * for Hugging Face folders stored in f16/bf16, the rounding of inv_freq to
+ * that dtype which transformers applies (its inv_freq buffer is cast with the
+ * model), so our logits match transformers'. */
+static vkllm_status model_rope_factors(vkllm_model *m) {
+    const model_config *c = &m->cfg;
+    int half = c->head_dim / 2;
+    if (!m->rope_freq_factors && c->rope_factor <= 0 && !m->rope_round_type) return VKLLM_OK;
+    float *ff = mem_calloc((size_t)half, sizeof(float));
+    TRY(model_own(m, ff));
+    double lo_wl = c->rope_orig_ctx / (double)c->rope_low_freq_factor;
+    double hi_wl = c->rope_orig_ctx / (double)c->rope_high_freq_factor;
+    for (int i = 0; i < half; i++) {
+        float inv = 1.0f / powf(c->rope_theta, (float)(2 * i) / (float)c->head_dim), eff = inv;
+        if (m->rope_freq_factors) {
+            eff = inv / m->rope_freq_factors[i];
+        } else if (c->rope_factor > 0) {
+            double wl = 2 * M_PI / inv;
+            if (wl > lo_wl) {
+                eff = inv / c->rope_factor;
+            } else if (wl >= hi_wl) {
+                float smooth = (float)((c->rope_orig_ctx / wl - c->rope_low_freq_factor) /
+                                       (c->rope_high_freq_factor - c->rope_low_freq_factor));
+                eff = (1 - smooth) * inv / c->rope_factor + smooth * inv;
+            }
+        }
+        if (m->rope_round_type == DTYPE_F16) eff = dtype_f16_to_f32(dtype_f32_to_f16(eff));
+        if (m->rope_round_type == DTYPE_BF16) eff = dtype_bf16_to_f32(dtype_f32_to_bf16(eff));
+        ff[i] = inv / eff;
+    }
+    m->rope_freq_factors = ff;
+    return VKLLM_OK;
+}
+
 vkllm_status model_finish(vkllm_model *m) {
     TRY(model_check_config(m));
     if (m->cfg.tied_output) m->output = m->tok_embd;
@@ -127,30 +164,7 @@ vkllm_status model_finish(vkllm_model *m) {
     if (m->tok && tokenizer_n_vocab(m->tok) > m->cfg.n_vocab)
         return err_set(VKLLM_ERR_FORMAT, "%s: tokenizer has %d tokens but the model only %d",
                        m->path, tokenizer_n_vocab(m->tok), m->cfg.n_vocab);
-    /* llama3 frequency scaling from the config when the file carried no factors */
-    const model_config *c = &m->cfg;
-    if (!m->rope_freq_factors && c->rope_factor > 0) {
-        int half = c->head_dim / 2;
-        float *ff = mem_calloc((size_t)half, sizeof(float));
-        TRY(model_own(m, ff));
-        double lo_wl = c->rope_orig_ctx / c->rope_low_freq_factor;
-        double hi_wl = c->rope_orig_ctx / c->rope_high_freq_factor;
-        for (int i = 0; i < half; i++) {
-            float inv = 1.0f / powf(c->rope_theta, (float)(2 * i) / (float)c->head_dim);
-            double wl = 2 * M_PI / inv;
-            if (wl < hi_wl) {
-                ff[i] = 1.0f;
-            } else if (wl > lo_wl) {
-                ff[i] = c->rope_factor;
-            } else {
-                float smooth = (float)((c->rope_orig_ctx / wl - c->rope_low_freq_factor) /
-                                       (c->rope_high_freq_factor - c->rope_low_freq_factor));
-                float scaled = (1 - smooth) * inv / c->rope_factor + smooth * inv;
-                ff[i] = inv / scaled;
-            }
-        }
-        m->rope_freq_factors = ff;
-    }
+    TRY(model_rope_factors(m));
     return VKLLM_OK;
 }
 
@@ -218,7 +232,10 @@ static vkllm_status model_pick_backend(vkllm_model *m, const vkllm_model_params 
             be = NULL;
         }
     }
-    if (!be) TRY(cpu_backend_create(p->n_threads, &be));
+    if (!be) {
+        long nt = p->n_threads ? p->n_threads : sysconf(_SC_NPROCESSORS_ONLN);
+        TRY(cpu_backend_create(nt < 1 ? 1 : nt > 256 ? 256 : (int)nt, &be));
+    }
     s = model_upload(m, be);
     if (s != VKLLM_OK && !m->be) be->vt->destroy(be);
     return s;

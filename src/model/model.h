@@ -51,6 +51,7 @@ struct vkllm_model {
     wtensor output;          /* dim x n_vocab (= tok_embd when tied) */
     model_layer *layers;     /* [n_layers] */
     float *rope_freq_factors; /* [head_dim/2] or NULL */
+    uint32_t rope_round_type; /* HF: round inv_freq to this dtype (F16/BF16) as transformers does; 0 = no */
 
     /* sources that own the bytes the wtensors point into */
     gguf *gguf;

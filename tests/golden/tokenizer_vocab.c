@@ -18,8 +18,8 @@ static int same_bytes(const void *a, const void *b, size_t n) { return n == 0 ||
 static const char SEP[] = "\n__ggml_vocab_test__\n";
 
 static void check_vocab(const char *dir, const char *name) {
-    char path[1024], inp[1100], outp[1100];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char path[1024], inp[1200], outp[1200];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) return;
     snprintf(inp, sizeof inp, "%s.inp", path);
     snprintf(outp, sizeof outp, "%s.out", path);
     gguf *g = NULL;
@@ -31,7 +31,7 @@ static void check_vocab(const char *dir, const char *name) {
     gguf_close(g);
     CHECKF(st == VKLLM_OK, "%s: %s", name, vkllm_last_error());
     if (st) return;
-    size_t in_len, out_len;
+    size_t in_len = 0, out_len = 0;
     char *in = test_read_file(inp, &in_len), *out = test_read_file(outp, &out_len);
     CHECKF(in && out, "%s: missing .inp/.out", name);
     int n_cases = 0;

@@ -31,14 +31,14 @@ expect 'no such file' "$BIN" run -m "$TMP/missing.gguf" -p hi
 expect 'no model' "$BIN" run -p hi
 expect 'unknown command' "$BIN" frobnicate
 expect 'unknown or incomplete option' "$BIN" run -m "$STORIES" --bogus
-expect -- '--temp' "$BIN" run -m "$STORIES" --tokenizer "$TOK" -p hi --temp abc
-expect -- '--temp' "$BIN" run -m "$STORIES" --tokenizer "$TOK" -p hi --temp -1
-expect -- '--top-p' "$BIN" run -m "$STORIES" --tokenizer "$TOK" -p hi --top-p 2
-expect -- '-n' "$BIN" run -m "$STORIES" --tokenizer "$TOK" -p hi -n -5
-expect -- '--threads' "$BIN" run -m "$STORIES" --tokenizer "$TOK" -p hi --threads 0
-expect -- '--backend' "$BIN" run -m "$STORIES" --backend tpu -p hi
+expect '--temp' "$BIN" run -m "$STORIES" --tokenizer "$TOK" -p hi --temp abc
+expect '--temp' "$BIN" run -m "$STORIES" --tokenizer "$TOK" -p hi --temp -1
+expect '--top-p' "$BIN" run -m "$STORIES" --tokenizer "$TOK" -p hi --top-p 2
+expect '-n' "$BIN" run -m "$STORIES" --tokenizer "$TOK" -p hi -n -5
+expect '--threads' "$BIN" run -m "$STORIES" --tokenizer "$TOK" -p hi --threads 0
+expect '--backend' "$BIN" run -m "$STORIES" --backend tpu -p hi
 expect 'context size' "$BIN" run -m "$STORIES" --tokenizer "$TOK" -p hi -n 100 --ctx 16 --backend cpu
-expect -- '--ids' "$BIN" logits -m "$STORIES" --ids 1,x,3 -o "$TMP/o.f32"
+expect '--ids' "$BIN" logits -m "$STORIES" --ids 1,x,3 -o "$TMP/o.f32"
 expect 'out of range' "$BIN" logits -m "$STORIES" --tokenizer "$TOK" --ids 1,99999 -o "$TMP/o.f32" --backend cpu
 [ -e "$TMP/o.f32" ] && { echo "FAIL: logits left a file behind"; fail=$((fail+1)); }
 

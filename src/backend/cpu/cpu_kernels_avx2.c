@@ -65,59 +65,78 @@ AVX2_INLINE __m256i bits16(uint32_t x) {
 
 #define TOK(t) (a + (size_t)(t) * as)
 
+/* Each row keeps two accumulator sets, used by alternate blocks (or
+ * sub-blocks), so consecutive FMAs do not wait on each other's latency. */
+
+AVX2_INLINE void q8_0_blk(const block_q8_0 *w, const cpu_q8 *a, size_t as, const int nt,
+                          int64_t b, __m256 *acc) {
+    __m256i q = ld(w[b].qs);
+    float d = h2f(w[b].d);
+#pragma GCC unroll 4
+    for (int t = 0; t < nt; t++) {
+        const cpu_q8 *x = TOK(t) + b;
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mul_i8(q, ld(x->q))),
+                                 _mm256_set1_ps(d * x->d), acc[t]);
+    }
+}
+
 AVX2_INLINE void q8_0_row(const void *row, const cpu_q8 *a, size_t as, const int nt, int64_t nb,
                           float *out, size_t os) {
     const block_q8_0 *w = row;
-    __m256 acc[CPU_TILE];
-    for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        __m256i q = ld(w[b].qs);
-        float d = h2f(w[b].d);
-#pragma GCC unroll 4
-        for (int t = 0; t < nt; t++) {
-            const cpu_q8 *x = TOK(t) + b;
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mul_i8(q, ld(x->q))),
-                                     _mm256_set1_ps(d * x->d), acc[t]);
-        }
+    __m256 acc0[CPU_TILE], acc1[CPU_TILE];
+    for (int t = 0; t < nt; t++) acc0[t] = acc1[t] = _mm256_setzero_ps();
+    int64_t b = 0;
+    for (; b + 1 < nb; b += 2) {
+        q8_0_blk(w, a, as, nt, b, acc0);
+        q8_0_blk(w, a, as, nt, b + 1, acc1);
     }
-    for (int t = 0; t < nt; t++) out[(size_t)t * os] = hsum(acc[t]);
+    if (b < nb) q8_0_blk(w, a, as, nt, b, acc0);
+    for (int t = 0; t < nt; t++) out[(size_t)t * os] = hsum(_mm256_add_ps(acc0[t], acc1[t]));
 }
 
 /* Q4_0 (offset 8), Q4_1 (+ m), Q5_0 (offset 16), Q5_1 (+ m) share one loop. */
+AVX2_INLINE void q45_blk(const uint8_t *w, const cpu_q8 *a, size_t as, const int nt, int64_t b,
+                         __m256 *acc, float *macc, const uint32_t type) {
+    const int has_m = type == DTYPE_Q4_1 || type == DTYPE_Q5_1;
+    const int has_h = type == DTYPE_Q5_0 || type == DTYPE_Q5_1;
+    uint16_t dh, mh = 0;
+    memcpy(&dh, w, 2);
+    if (has_m) memcpy(&mh, w + 2, 2);
+    __m256i q = nibbles(w + 2 + 2 * has_m + 4 * has_h);
+    if (has_h) {
+        uint32_t qh;
+        memcpy(&qh, w + 2 + 2 * has_m, 4);
+        q = _mm256_or_si256(q, bits16(qh));
+    }
+    float d = h2f(dh), m = has_m ? h2f(mh) : 0.0f;
+    if (!has_m) q = _mm256_sub_epi8(q, _mm256_set1_epi8(has_h ? 16 : 8));
+#pragma GCC unroll 4
+    for (int t = 0; t < nt; t++) {
+        const cpu_q8 *x = TOK(t) + b;
+        __m256i p = has_m ? mul_u8(q, ld(x->q)) : mul_i8(q, ld(x->q));
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * x->d), acc[t]);
+        if (has_m) macc[t] += m * x->s;
+    }
+}
+
 AVX2_INLINE void q45_row(const void *row, const cpu_q8 *a, size_t as, const int nt, int64_t nb,
                          float *out, size_t os, const uint32_t type) {
     const uint8_t *w = row;
-    const int bytes = type == DTYPE_Q4_0 ? 18 : type == DTYPE_Q4_1 ? 20 : type == DTYPE_Q5_0 ? 22 : 24;
-    const int has_m = type == DTYPE_Q4_1 || type == DTYPE_Q5_1;
-    const int has_h = type == DTYPE_Q5_0 || type == DTYPE_Q5_1;
-    __m256 acc[CPU_TILE];
+    const size_t bytes = type == DTYPE_Q4_0 ? 18 : type == DTYPE_Q4_1 ? 20 : type == DTYPE_Q5_0 ? 22 : 24;
+    __m256 acc0[CPU_TILE], acc1[CPU_TILE];
     float macc[CPU_TILE];
     for (int t = 0; t < nt; t++) {
-        acc[t] = _mm256_setzero_ps();
+        acc0[t] = acc1[t] = _mm256_setzero_ps();
         macc[t] = 0.0f;
     }
-    for (int64_t b = 0; b < nb; b++, w += bytes) {
-        uint16_t dh, mh = 0;
-        memcpy(&dh, w, 2);
-        if (has_m) memcpy(&mh, w + 2, 2);
-        const uint8_t *qs = w + 2 + 2 * has_m + 4 * has_h;
-        __m256i q = nibbles(qs);
-        if (has_h) {
-            uint32_t qh;
-            memcpy(&qh, w + 2 + 2 * has_m, 4);
-            q = _mm256_or_si256(q, bits16(qh));
-        }
-        float d = h2f(dh), m = has_m ? h2f(mh) : 0.0f;
-        if (!has_m) q = _mm256_sub_epi8(q, _mm256_set1_epi8(has_h ? 16 : 8));
-#pragma GCC unroll 4
-        for (int t = 0; t < nt; t++) {
-            const cpu_q8 *x = TOK(t) + b;
-            __m256i p = has_m ? mul_u8(q, ld(x->q)) : mul_i8(q, ld(x->q));
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * x->d), acc[t]);
-            if (has_m) macc[t] += m * x->s;
-        }
+    int64_t b = 0;
+    for (; b + 1 < nb; b += 2) {
+        q45_blk(w + (size_t)b * bytes, a, as, nt, b, acc0, macc, type);
+        q45_blk(w + (size_t)(b + 1) * bytes, a, as, nt, b + 1, acc1, macc, type);
     }
-    for (int t = 0; t < nt; t++) out[(size_t)t * os] = hsum(acc[t]) + macc[t];
+    if (b < nb) q45_blk(w + (size_t)b * bytes, a, as, nt, b, acc0, macc, type);
+    for (int t = 0; t < nt; t++)
+        out[(size_t)t * os] = hsum(_mm256_add_ps(acc0[t], acc1[t])) + macc[t];
 }
 
 /* Q4_K / Q5_K: 8 sub-blocks of 32 per 256; sub-block 2c / 2c+1 are the low /
@@ -127,22 +146,28 @@ AVX2_INLINE void qk_row(const void *row, const cpu_q8 *a, size_t as, const int n
     const uint8_t *w = row;
     const int bytes = five ? 176 : 144;
     const __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
-    __m256 acc[CPU_TILE];
+    __m256 acc[2][CPU_TILE];
     float macc[CPU_TILE];
     for (int t = 0; t < nt; t++) {
-        acc[t] = _mm256_setzero_ps();
+        acc[0][t] = acc[1][t] = _mm256_setzero_ps();
         macc[t] = 0.0f;
     }
     for (int64_t b = 0; b < nb; b += 8, w += bytes) {
         uint16_t dh[2];
         memcpy(dh, w, 4);
-        const uint8_t *scales = w + 4;
+        const uint8_t *sc8 = w + 4;
         const uint8_t *qs = w + 16 + (five ? 32 : 0);
         __m256i qh = five ? ld(w + 16) : _mm256_setzero_si256();
         float d = h2f(dh[0]), dmin = h2f(dh[1]);
+        float ds[8], ms[8];
+        for (int s = 0; s < 4; s++) {
+            ds[s] = d * (float)(sc8[s] & 63);
+            ms[s] = dmin * (float)(sc8[s + 4] & 63);
+            ds[s + 4] = d * (float)((sc8[s + 8] & 15) | ((sc8[s] >> 6) << 4));
+            ms[s + 4] = dmin * (float)((sc8[s + 8] >> 4) | ((sc8[s + 4] >> 6) << 4));
+        }
+#pragma GCC unroll 8
         for (int s = 0; s < 8; s++) {
-            int sc, mn;
-            cpu_kernels_kscale(scales, s, &sc, &mn);
             __m256i x8 = ld(qs + 32 * (s / 2));
             __m256i q = (s & 1) ? _mm256_and_si256(_mm256_srli_epi16(x8, 4), m4)
                                 : _mm256_and_si256(x8, m4);
@@ -150,17 +175,17 @@ AVX2_INLINE void qk_row(const void *row, const cpu_q8 *a, size_t as, const int n
                 __m256i hb = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(s)), one);
                 q = _mm256_or_si256(q, _mm256_slli_epi16(hb, 4));
             }
-            float ds = d * (float)sc, ms = dmin * (float)mn;
 #pragma GCC unroll 4
             for (int t = 0; t < nt; t++) {
                 const cpu_q8 *x = TOK(t) + b + s;
-                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mul_u8(q, ld(x->q))),
-                                         _mm256_set1_ps(ds * x->d), acc[t]);
-                macc[t] -= ms * x->s;
+                acc[s & 1][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mul_u8(q, ld(x->q))),
+                                                _mm256_set1_ps(ds[s] * x->d), acc[s & 1][t]);
+                macc[t] -= ms[s] * x->s;
             }
         }
     }
-    for (int t = 0; t < nt; t++) out[(size_t)t * os] = hsum(acc[t]) + macc[t];
+    for (int t = 0; t < nt; t++)
+        out[(size_t)t * os] = hsum(_mm256_add_ps(acc[0][t], acc[1][t])) + macc[t];
 }
 
 /* Q6_K: sub-block s = 4h + k (see unpack_q6_k in cpu_kernels.c); its two
@@ -170,13 +195,15 @@ AVX2_INLINE void q6_k_row(const void *row, const cpu_q8 *a, size_t as, const int
                           float *out, size_t os) {
     const block_q6_k *w = row;
     const __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3), o32 = _mm256_set1_epi8(32);
-    __m256 acc[CPU_TILE];
-    for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps();
+    __m256 acc[2][CPU_TILE];
+    for (int t = 0; t < nt; t++) acc[0][t] = acc[1][t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b += 8, w++) {
         float d = h2f(w->d);
+#pragma GCC unroll 2
         for (int h = 0; h < 2; h++) {
             __m256i ql0 = ld(w->ql + 64 * h), ql1 = ld(w->ql + 64 * h + 32);
             __m256i qh = ld(w->qh + 32 * h);
+#pragma GCC unroll 4
             for (int k = 0; k < 4; k++) {
                 __m256i base = (k & 1) ? ql1 : ql0;
                 __m256i lo = (k & 2) ? _mm256_and_si256(_mm256_srli_epi16(base, 4), m4)
@@ -191,13 +218,13 @@ AVX2_INLINE void q6_k_row(const void *row, const cpu_q8 *a, size_t as, const int
                     const cpu_q8 *x = TOK(t) + b + 4 * h + k;
                     __m256i p = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(ld(x->q), q));
                     p = _mm256_madd_epi16(p, sc);
-                    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * x->d),
-                                             acc[t]);
+                    acc[k & 1][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p),
+                                                    _mm256_set1_ps(d * x->d), acc[k & 1][t]);
                 }
             }
         }
     }
-    for (int t = 0; t < nt; t++) out[(size_t)t * os] = hsum(acc[t]);
+    for (int t = 0; t < nt; t++) out[(size_t)t * os] = hsum(_mm256_add_ps(acc[0][t], acc[1][t]));
 }
 
 /* Entry points: a full tile of CPU_TILE tokens, else one token at a time. */

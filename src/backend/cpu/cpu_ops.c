@@ -23,11 +23,12 @@ vkllm_status cpu_ops_embed(backend *b, bk_buf *out, const bk_weight *table) {
     const bk_batch *bt = &cb->batch;
     TRY(cpu_backend_check_buf(out, (uint64_t)bt->n_tokens * (uint64_t)table->ne0, 4, "embed",
                               "output"));
+    for (int t = 0; t < bt->n_tokens; t++)
+        if (bt->ids[t] < 0 || bt->ids[t] >= table->ne1)
+            return err_set(VKLLM_ERR_INVALID_ARG, "cpu: embed: token %d: id %d not in 0..%lld", t,
+                           bt->ids[t], (long long)table->ne1 - 1);
     for (int t = 0; t < bt->n_tokens; t++) {
         int32_t id = bt->ids[t];
-        if (id < 0 || id >= table->ne1)
-            return err_set(VKLLM_ERR_INVALID_ARG, "cpu: embed: token %d: id %d not in 0..%lld", t,
-                           id, (long long)table->ne1 - 1);
         float *o = (float *)out->data + (size_t)t * (size_t)table->ne0;
         const void *row = (const char *)table->data + (size_t)id * table->row_bytes;
         if (cpu_kernels_dequantize(table->type, row, o, table->ne0) != 0)
