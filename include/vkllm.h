@@ -190,10 +190,39 @@ vkllm_status vkllm_session_sample(vkllm_session *s, int32_t *id);
 vkllm_status vkllm_session_truncate(vkllm_session *s, size_t n_keep);
 size_t vkllm_session_n_past(const vkllm_session *s);
 
+/* Tokens in the session's sequence (borrowed, valid until the next call). */
+const int32_t *vkllm_session_tokens(const vkllm_session *s, size_t *n);
+
 typedef struct vkllm_memory_stats {
     uint64_t weights, kv_cache, scratch;
 } vkllm_memory_stats;
 void vkllm_session_memory(const vkllm_session *s, vkllm_memory_stats *m);
+
+/* ---- chat ---------------------------------------------------------------- */
+
+/* A conversation rendered with the model's chat template (Jinja) on top of a
+ * session. Each vkllm_chat_prepare renders the whole conversation, keeps the
+ * longest common token prefix already in the session's KV cache and evaluates
+ * only the new suffix. The caller then samples/evaluates the answer and adds
+ * it with vkllm_chat_add(c, "assistant", text). */
+typedef struct vkllm_chat vkllm_chat;
+
+/* tmpl: NULL = the model's own template (error when it has none); a built-in
+ * name ("chatml", "llama2", "llama3", "zephyr", "mistral", "phi3", "gemma");
+ * or Jinja source when tmpl_is_source is nonzero. The session is borrowed. */
+vkllm_status vkllm_chat_create(vkllm_session *s, const char *tmpl, int tmpl_is_source,
+                               vkllm_chat **out);
+void vkllm_chat_destroy(vkllm_chat *c);
+vkllm_status vkllm_chat_add(vkllm_chat *c, const char *role, const char *content);
+/* Sets a template variable from JSON text ("false", "[...]"). */
+vkllm_status vkllm_chat_set_var(vkllm_chat *c, const char *name, const char *json);
+/* Forgets the messages (the KV cache is reused on the next prepare). */
+void vkllm_chat_reset(vkllm_chat *c);
+/* Renders with the generation prompt, evaluates what is new; *n_eval = tokens evaluated. */
+vkllm_status vkllm_chat_prepare(vkllm_chat *c, size_t *n_eval);
+/* Renders the conversation (add_generation_prompt as given) into *text (mem owned by c,
+ * valid until the next call). */
+vkllm_status vkllm_chat_render(vkllm_chat *c, int add_generation_prompt, const char **text);
 
 #ifdef __cplusplus
 }

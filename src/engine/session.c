@@ -203,6 +203,13 @@ vkllm_status vkllm_session_truncate(vkllm_session *s, size_t n_keep) {
 
 size_t vkllm_session_n_past(const vkllm_session *s) { return s->n_past; }
 
+const int32_t *vkllm_session_tokens(const vkllm_session *s, size_t *n) {
+    *n = s->n_past;
+    return s->ids;
+}
+
+vkllm_model *session_model(const vkllm_session *s) { return s->model; }
+
 void vkllm_session_memory(const vkllm_session *s, vkllm_memory_stats *m) {
     m->weights = s->model->weight_bytes;
     m->kv_cache = s->kvc.bytes;
