@@ -68,7 +68,8 @@ static vkllm_status load_hf(const char *dir, char **tmpl, size_t *len, char **bo
         if (ct && !json_is_string(ct)) ct = NULL;
     } else {
         struct stat st;
-        if (stat(path, &st) == 0) return err_set(VKLLM_ERR_FORMAT, "%s:%d: %s", path, e.line, e.text);
+        if (stat(path, &st) == 0)
+            return err_set(VKLLM_ERR_FORMAT, "%s:%d: %s", path, e.line, e.text);
     }
     vkllm_status s;
     if (ct) {
@@ -79,8 +80,10 @@ static vkllm_status load_hf(const char *dir, char **tmpl, size_t *len, char **bo
         snprintf(path, sizeof path, "%s/chat_template.jinja", dir);
         struct stat st;
         if (stat(path, &st) != 0)
-            s = err_set(VKLLM_ERR_FORMAT, "%s: no chat template (neither tokenizer_config.json \"chat_template\" "
-                                          "nor chat_template.jinja)", dir);
+            s = err_set(VKLLM_ERR_FORMAT,
+                        "%s: no chat template (neither tokenizer_config.json \"chat_template\" "
+                        "nor chat_template.jinja)",
+                        dir);
         else
             s = read_file(path, tmpl, len);
     }
@@ -108,7 +111,8 @@ static vkllm_status load_gguf(const char *path, char **tmpl, size_t *len, char *
         *len = n;
         if (!*tmpl) st = err_set(VKLLM_ERR_NOMEM, "chat template: out of memory");
     } else if (st == VKLLM_ERR_INVALID_ARG) {
-        st = err_set(VKLLM_ERR_FORMAT, "%s: no chat template (tokenizer.chat_template is absent)", path);
+        st = err_set(VKLLM_ERR_FORMAT, "%s: no chat template (tokenizer.chat_template is absent)",
+                     path);
     }
     if (st == VKLLM_OK) {
         *bos = gguf_token(g, "tokenizer.ggml.bos_token_id");
@@ -118,14 +122,18 @@ static vkllm_status load_gguf(const char *path, char **tmpl, size_t *len, char *
     return st;
 }
 
-vkllm_status chat_model_template_load(const char *model_path, char **tmpl, size_t *len, char **bos, char **eos) {
+vkllm_status chat_model_template_load(const char *model_path, char **tmpl, size_t *len, char **bos,
+                                      char **eos) {
     *tmpl = *bos = *eos = NULL;
     *len = 0;
     struct stat st;
-    if (stat(model_path, &st) != 0) return err_set(VKLLM_ERR_IO, "%s: no such file or folder", model_path);
+    if (stat(model_path, &st) != 0)
+        return err_set(VKLLM_ERR_IO, "%s: no such file or folder", model_path);
     vkllm_status s;
-    if (S_ISDIR(st.st_mode)) s = load_hf(model_path, tmpl, len, bos, eos);
-    else s = load_gguf(model_path, tmpl, len, bos, eos);
+    if (S_ISDIR(st.st_mode))
+        s = load_hf(model_path, tmpl, len, bos, eos);
+    else
+        s = load_gguf(model_path, tmpl, len, bos, eos);
     if (s != VKLLM_OK) {
         mem_free(*tmpl);
         mem_free(*bos);

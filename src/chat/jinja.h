@@ -26,13 +26,13 @@
 
 #include "vkllm.h"
 
-#define JINJA_MAX_DEPTH 256                   /* parser nesting (blocks, brackets, unary ops) */
-#define JINJA_MAX_EVAL_DEPTH 400              /* evaluator recursion incl. macro calls */
-#define JINJA_MAX_STEPS 10000000ull           /* loop iterations + macro calls per render */
-#define JINJA_MAX_OUTPUT (64ull << 20)        /* bytes of any one string or output */
-#define JINJA_MAX_MEMORY (512ull << 20)       /* bytes of values allocated per render */
-#define JINJA_MAX_RANGE 100000                /* as Jinja2's sandbox MAX_RANGE */
-#define JINJA_MAX_SOURCE (16ull << 20)        /* template source size */
+#define JINJA_MAX_DEPTH 256             /* parser nesting (blocks, brackets, unary ops) */
+#define JINJA_MAX_EVAL_DEPTH 400        /* evaluator recursion incl. macro calls */
+#define JINJA_MAX_STEPS 10000000ull     /* loop iterations + macro calls per render */
+#define JINJA_MAX_OUTPUT (64ull << 20)  /* bytes of any one string or output */
+#define JINJA_MAX_MEMORY (512ull << 20) /* bytes of values allocated per render */
+#define JINJA_MAX_RANGE 100000          /* as Jinja2's sandbox MAX_RANGE */
+#define JINJA_MAX_SOURCE (16ull << 20)  /* template source size */
 
 typedef struct jinja_template jinja_template;
 

@@ -104,10 +104,12 @@ static int scope_set(jrender *r, jscope *s, const char *name, size_t n, jv v) {
     return 0;
 }
 
-static jv undef_msg(jrender *r, const char *fmt, const char *a, size_t an, const char *b, size_t bn) {
+static jv undef_msg(jrender *r, const char *fmt, const char *a, size_t an, const char *b,
+                    size_t bn) {
     jv u = jv_undef();
     char tmp[256];
-    int n = snprintf(tmp, sizeof tmp, fmt, (int)(an > 80 ? 80 : an), a, (int)(bn > 80 ? 80 : bn), b);
+    int n =
+        snprintf(tmp, sizeof tmp, fmt, (int)(an > 80 ? 80 : an), a, (int)(bn > 80 ? 80 : bn), b);
     if (n > 0) {
         size_t len = (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1;
         u.u.s = jinja_strdup(r, tmp, len);
@@ -125,14 +127,16 @@ static vkllm_status undef_fail(jrender *r, const jnode *at, jv u) {
 
 static vkllm_status emit(jrender *r, const jnode *at, const char *s, size_t n) {
     if (r->out->len + n > JINJA_MAX_OUTPUT)
-        return jinja_fail(r, at, "output longer than %llu bytes", (unsigned long long)JINJA_MAX_OUTPUT);
+        return jinja_fail(r, at, "output longer than %llu bytes",
+                          (unsigned long long)JINJA_MAX_OUTPUT);
     if (buf_append(r->out, s, n)) return jinja_nomem(r, at);
     return VKLLM_OK;
 }
 
 static vkllm_status step(jrender *r, const jnode *at) {
     if (++r->steps > JINJA_MAX_STEPS)
-        return jinja_fail(r, at, "more than %llu loop iterations and calls", (unsigned long long)JINJA_MAX_STEPS);
+        return jinja_fail(r, at, "more than %llu loop iterations and calls",
+                          (unsigned long long)JINJA_MAX_STEPS);
     return VKLLM_OK;
 }
 
@@ -141,34 +145,49 @@ static vkllm_status exec(jrender *r, const jnode *n, jscope *sc);
 
 /* ---- attribute and item access ---- */
 
-static vkllm_status loop_attr(jrender *r, const jnode *at, jv obj, const char *name, size_t nn, jv *out) {
+static vkllm_status loop_attr(jrender *r, const jnode *at, jv obj, const char *name, size_t nn,
+                              jv *out) {
     const jloop *lp = obj.u.loop;
     size_t len = lp->items->n, i = lp->index0;
 #define IS(s) (nn == sizeof(s) - 1 && memcmp(name, s, nn) == 0)
-    if (IS("index")) *out = jv_int((int64_t)i + 1);
-    else if (IS("index0")) *out = jv_int((int64_t)i);
-    else if (IS("revindex")) *out = jv_int((int64_t)(len - i));
-    else if (IS("revindex0")) *out = jv_int((int64_t)(len - i - 1));
-    else if (IS("first")) *out = jv_bool(i == 0);
-    else if (IS("last")) *out = jv_bool(i + 1 == len);
-    else if (IS("length")) *out = jv_int((int64_t)len);
-    else if (IS("depth")) *out = jv_int(1);
-    else if (IS("depth0")) *out = jv_int(0);
-    else if (IS("previtem")) *out = i > 0 ? lp->items->v[i - 1] : undef_msg(r, "%.*s%.*s", "there is no previous item", 25, "", 0);
-    else if (IS("nextitem")) *out = i + 1 < len ? lp->items->v[i + 1] : undef_msg(r, "%.*s%.*s", "there is no next item", 21, "", 0);
+    if (IS("index"))
+        *out = jv_int((int64_t)i + 1);
+    else if (IS("index0"))
+        *out = jv_int((int64_t)i);
+    else if (IS("revindex"))
+        *out = jv_int((int64_t)(len - i));
+    else if (IS("revindex0"))
+        *out = jv_int((int64_t)(len - i - 1));
+    else if (IS("first"))
+        *out = jv_bool(i == 0);
+    else if (IS("last"))
+        *out = jv_bool(i + 1 == len);
+    else if (IS("length"))
+        *out = jv_int((int64_t)len);
+    else if (IS("depth"))
+        *out = jv_int(1);
+    else if (IS("depth0"))
+        *out = jv_int(0);
+    else if (IS("previtem"))
+        *out = i > 0 ? lp->items->v[i - 1]
+                     : undef_msg(r, "%.*s%.*s", "there is no previous item", 25, "", 0);
+    else if (IS("nextitem"))
+        *out = i + 1 < len ? lp->items->v[i + 1]
+                           : undef_msg(r, "%.*s%.*s", "there is no next item", 21, "", 0);
     else if (IS("cycle")) {
         jmethod *m = jinja_arena_alloc(&r->arena, sizeof *m);
         if (!m) return jinja_nomem(r, at);
         m->self = obj, m->name = "cycle", m->n = 5;
         out->t = JV_METHOD;
         out->u.m = m;
-    } else *out = undef_msg(r, "'LoopContext object' has no attribute '%.*s'%.*s", name, nn, "", 0);
+    } else
+        *out = undef_msg(r, "'LoopContext object' has no attribute '%.*s'%.*s", name, nn, "", 0);
 #undef IS
     return VKLLM_OK;
 }
 
-static vkllm_status get_attr(jrender *r, const jnode *at, jv obj, const char *name, size_t nn, jv *out,
-                             int item_first) {
+static vkllm_status get_attr(jrender *r, const jnode *at, jv obj, const char *name, size_t nn,
+                             jv *out, int item_first) {
     if (obj.t == JV_UNDEF) return undef_fail(r, at, obj);
     if (obj.t == JV_LOOP) return loop_attr(r, at, obj, name, nn, out);
     if ((obj.t == JV_DICT || obj.t == JV_NS) && (item_first || !jinja_methods_has(obj, name, nn))) {
@@ -191,7 +210,8 @@ static vkllm_status get_attr(jrender *r, const jnode *at, jv obj, const char *na
     return VKLLM_OK;
 }
 
-vkllm_status jinja_getattr(jrender *r, const jnode *at, jv obj, const char *name, size_t n, jv *out) {
+vkllm_status jinja_getattr(jrender *r, const jnode *at, jv obj, const char *name, size_t n,
+                           jv *out) {
     return get_attr(r, at, obj, name, n, out, 0);
 }
 
@@ -216,7 +236,8 @@ static vkllm_status get_item(jrender *r, const jnode *at, jv obj, jv key, jv *ou
             if (obj.t == JV_LIST) {
                 *out = obj.u.l->v[i];
             } else {
-                size_t b = jinja_utf8_offset(obj.u.s, obj.n, i), e = jinja_utf8_offset(obj.u.s, obj.n, i + 1);
+                size_t b = jinja_utf8_offset(obj.u.s, obj.n, i),
+                       e = jinja_utf8_offset(obj.u.s, obj.n, i + 1);
                 *out = jv_str(obj.u.s + b, e - b);
             }
             return VKLLM_OK;
@@ -234,9 +255,12 @@ static vkllm_status get_item(jrender *r, const jnode *at, jv obj, jv key, jv *ou
 }
 
 static vkllm_status slice_bound(jrender *r, const jnode *at, jv v, int64_t dflt, int64_t *out) {
-    if (v.t == JV_NONE || v.t == JV_UNDEF) *out = dflt;
-    else if (v.t == JV_INT || v.t == JV_BOOL) *out = v.u.i;
-    else return jinja_fail(r, at, "slice indices must be integers or None");
+    if (v.t == JV_NONE || v.t == JV_UNDEF)
+        *out = dflt;
+    else if (v.t == JV_INT || v.t == JV_BOOL)
+        *out = v.u.i;
+    else
+        return jinja_fail(r, at, "slice indices must be integers or None");
     return VKLLM_OK;
 }
 
@@ -248,7 +272,8 @@ static vkllm_status do_slice(jrender *r, const jnode *n, jscope *sc, jv obj, jv 
     if (obj.t == JV_UNDEF) return undef_fail(r, n, obj);
     if (obj.t != JV_LIST && obj.t != JV_STR)
         return jinja_fail(r, n, "'%s' object is not subscriptable", jinja_type_name(obj));
-    int64_t stp = 1, len = (int64_t)(obj.t == JV_LIST ? obj.u.l->n : jinja_utf8_len(obj.u.s, obj.n));
+    int64_t stp = 1,
+            len = (int64_t)(obj.t == JV_LIST ? obj.u.l->n : jinja_utf8_len(obj.u.s, obj.n));
     TRY(slice_bound(r, n, parts[2], 1, &stp));
     if (stp == 0) return jinja_fail(r, n, "slice step cannot be zero");
     int64_t lo = stp > 0 ? 0 : -1, hi = stp > 0 ? len : len - 1, start = 0, stop = 0;
@@ -288,15 +313,16 @@ static vkllm_status do_slice(jrender *r, const jnode *n, jscope *sc, jv obj, jv 
 
 /* ---- calls ---- */
 
-static vkllm_status call_macro(jrender *r, const jnode *at, const jmacro *mc, const jv *args, size_t n_args,
-                               const char *const *kw_names, const jv *kw_vals, size_t n_kw, jv *out) {
+static vkllm_status call_macro(jrender *r, const jnode *at, const jmacro *mc, const jv *args,
+                               size_t n_args, const char *const *kw_names, const jv *kw_vals,
+                               size_t n_kw, jv *out) {
     const jnode *m = mc->node;
     jscope *sc = scope_new(r, mc->scope);
     if (!sc) return jinja_nomem(r, at);
     TRY(step(r, at));
     if (n_args > m->n_kids)
-        return jinja_fail(r, at, "macro '%.*s' takes not more than %zu argument(s)", (int)m->name_n, m->name,
-                          m->n_kids);
+        return jinja_fail(r, at, "macro '%.*s' takes not more than %zu argument(s)", (int)m->name_n,
+                          m->name, m->n_kids);
     for (size_t k = 0; k < n_kw; k++) {
         size_t i;
         for (i = 0; i < m->n_kids; i++)
@@ -304,8 +330,8 @@ static vkllm_status call_macro(jrender *r, const jnode *at, const jmacro *mc, co
                 memcmp(kw_names[k], m->kids[i]->name, m->kids[i]->name_n) == 0)
                 break;
         if (i == m->n_kids || i < n_args)
-            return jinja_fail(r, at, "macro '%.*s' got an unexpected or repeated argument '%s'", (int)m->name_n,
-                              m->name, kw_names[k]);
+            return jinja_fail(r, at, "macro '%.*s' got an unexpected or repeated argument '%s'",
+                              (int)m->name_n, m->name, kw_names[k]);
     }
     for (size_t i = 0; i < m->n_kids; i++) {
         const jnode *p = m->kids[i];
@@ -331,28 +357,34 @@ static vkllm_status call_macro(jrender *r, const jnode *at, const jmacro *mc, co
     return jinja_str_from_buf(r, at, &b, out);
 }
 
-static vkllm_status call_builtin(jrender *r, const jnode *at, int64_t id, const jv *args, size_t n_args,
-                                 const char *const *kw_names, const jv *kw_vals, size_t n_kw, jv *out) {
+static vkllm_status call_builtin(jrender *r, const jnode *at, int64_t id, const jv *args,
+                                 size_t n_args, const char *const *kw_names, const jv *kw_vals,
+                                 size_t n_kw, jv *out) {
     if (id == BI_RANGE) {
         int64_t a[3] = {0, 0, 1};
-        if (n_args < 1 || n_args > 3 || n_kw) return jinja_fail(r, at, "range expects 1 to 3 integer arguments");
+        if (n_args < 1 || n_args > 3 || n_kw)
+            return jinja_fail(r, at, "range expects 1 to 3 integer arguments");
         for (size_t i = 0; i < n_args; i++) {
             if (args[i].t != JV_INT && args[i].t != JV_BOOL)
                 return jinja_fail(r, at, "range: '%s' object cannot be interpreted as an integer",
                                   jinja_type_name(args[i]));
         }
-        if (n_args == 1) a[1] = args[0].u.i;
-        else for (size_t i = 0; i < n_args; i++) a[i] = args[i].u.i;
+        if (n_args == 1)
+            a[1] = args[0].u.i;
+        else
+            for (size_t i = 0; i < n_args; i++)
+                a[i] = args[i].u.i;
         if (a[2] == 0) return jinja_fail(r, at, "range() arg 3 must not be zero");
         __int128 span = a[2] > 0 ? (__int128)a[1] - a[0] : (__int128)a[0] - a[1];
         __int128 st = a[2] > 0 ? a[2] : -(__int128)a[2];
         __int128 cnt = span > 0 ? (span + st - 1) / st : 0;
         if (cnt > JINJA_MAX_RANGE)
-            return jinja_fail(r, at, "range too big: %lld items, the limit is %d", (long long)(cnt > INT64_MAX ? INT64_MAX : cnt),
-                              JINJA_MAX_RANGE);
+            return jinja_fail(r, at, "range too big: %lld items, the limit is %d",
+                              (long long)(cnt > INT64_MAX ? INT64_MAX : cnt), JINJA_MAX_RANGE);
         jlist *l = jinja_list_new(r, (size_t)cnt);
         if (!l) return jinja_nomem(r, at);
-        for (int64_t i = 0; i < (int64_t)cnt; i++) l->v[l->n++] = jv_int(a[0] + i * a[2]);
+        for (int64_t i = 0; i < (int64_t)cnt; i++)
+            l->v[l->n++] = jv_int(a[0] + i * a[2]);
         out->t = JV_LIST;
         out->tuple = 0;
         out->u.l = l;
@@ -362,12 +394,16 @@ static vkllm_status call_builtin(jrender *r, const jnode *at, int64_t id, const 
         jdict *d = jinja_dict_new(r);
         if (!d) return jinja_nomem(r, at);
         for (size_t i = 0; i < n_args; i++) {
-            if (args[i].t != JV_DICT) return jinja_fail(r, at, "%s() positional argument must be a dict", builtin_names[id]);
+            if (args[i].t != JV_DICT)
+                return jinja_fail(r, at, "%s() positional argument must be a dict",
+                                  builtin_names[id]);
             for (size_t k = 0; k < args[i].u.d->n; k++)
-                if (jinja_dict_set(r, d, args[i].u.d->k[k], args[i].u.d->v[k])) return jinja_nomem(r, at);
+                if (jinja_dict_set(r, d, args[i].u.d->k[k], args[i].u.d->v[k]))
+                    return jinja_nomem(r, at);
         }
         for (size_t k = 0; k < n_kw; k++)
-            if (jinja_dict_set(r, d, jv_str(kw_names[k], strlen(kw_names[k])), kw_vals[k])) return jinja_nomem(r, at);
+            if (jinja_dict_set(r, d, jv_str(kw_names[k], strlen(kw_names[k])), kw_vals[k]))
+                return jinja_nomem(r, at);
         out->t = id == BI_DICT ? JV_DICT : JV_NS;
         out->u.d = d;
         return VKLLM_OK;
@@ -393,17 +429,25 @@ static vkllm_status call_builtin(jrender *r, const jnode *at, int64_t id, const 
     return VKLLM_OK;
 }
 
-vkllm_status jinja_eval_call_value(jrender *r, const jnode *at, jv fn, const jv *args, size_t n_args,
-                                   const char *const *kw_names, const jv *kw_vals, size_t n_kw, jv *out) {
-    if (++r->depth > JINJA_MAX_EVAL_DEPTH) return jinja_fail(r, at, "recursion deeper than %d levels", JINJA_MAX_EVAL_DEPTH);
+vkllm_status jinja_eval_call_value(jrender *r, const jnode *at, jv fn, const jv *args,
+                                   size_t n_args, const char *const *kw_names, const jv *kw_vals,
+                                   size_t n_kw, jv *out) {
+    if (++r->depth > JINJA_MAX_EVAL_DEPTH)
+        return jinja_fail(r, at, "recursion deeper than %d levels", JINJA_MAX_EVAL_DEPTH);
     vkllm_status s;
     switch (fn.t) {
-    case JV_MACRO: s = call_macro(r, at, fn.u.macro, args, n_args, kw_names, kw_vals, n_kw, out); break;
-    case JV_FUNC: s = call_builtin(r, at, fn.u.i, args, n_args, kw_names, kw_vals, n_kw, out); break;
+    case JV_MACRO:
+        s = call_macro(r, at, fn.u.macro, args, n_args, kw_names, kw_vals, n_kw, out);
+        break;
+    case JV_FUNC:
+        s = call_builtin(r, at, fn.u.i, args, n_args, kw_names, kw_vals, n_kw, out);
+        break;
     case JV_METHOD:
         if (fn.u.m->self.t == JV_LOOP) { /* loop.cycle(a, b, ...) */
-            if (!n_args) s = jinja_fail(r, at, "no items for cycling given");
-            else *out = args[fn.u.m->self.u.loop->index0 % n_args], s = VKLLM_OK;
+            if (!n_args)
+                s = jinja_fail(r, at, "no items for cycling given");
+            else
+                *out = args[fn.u.m->self.u.loop->index0 % n_args], s = VKLLM_OK;
         } else {
             s = jinja_methods_call(r, at, fn.u.m, args, n_args, kw_names, kw_vals, n_kw, out);
         }
@@ -444,7 +488,8 @@ static vkllm_status eval_args(jrender *r, const jnode *n, jscope *sc, jv **args,
 static vkllm_status eval_seq(jrender *r, const jnode *n, jscope *sc, jv *out, int tuple) {
     jlist *l = jinja_list_new(r, n->n_kids);
     if (!l) return jinja_nomem(r, n);
-    for (size_t i = 0; i < n->n_kids; i++) TRY(eval(r, n->kids[i], sc, &l->v[l->n++]));
+    for (size_t i = 0; i < n->n_kids; i++)
+        TRY(eval(r, n->kids[i], sc, &l->v[l->n++]));
     out->t = JV_LIST;
     out->tuple = (uint8_t)tuple;
     out->u.l = l;
@@ -455,11 +500,14 @@ static vkllm_status eval_filter_or_test(jrender *r, const jnode *n, jscope *sc, 
     jv v, *args, *kw_vals;
     const char **kw_names;
     size_t n_args, n_kw;
-    if (n->a) TRY(eval(r, n->a, sc, &v));
-    else v = r->pipe;
+    if (n->a)
+        TRY(eval(r, n->a, sc, &v));
+    else
+        v = r->pipe;
     TRY(eval_args(r, n, sc, &args, &n_args, &kw_names, &kw_vals, &n_kw));
     if (n->kind == JN_FILTER)
-        return jinja_filters_apply(r, n, n->name, n->name_n, v, args, n_args, kw_names, kw_vals, n_kw, out);
+        return jinja_filters_apply(r, n, n->name, n->name_n, v, args, n_args, kw_names, kw_vals,
+                                   n_kw, out);
     if (n_kw) return jinja_fail(r, n, "tests take no keyword arguments");
     int res;
     TRY(jinja_filters_test(r, n, n->name, n->name_n, v, args, n_args, &res));
@@ -499,9 +547,7 @@ static vkllm_status eval_inner(jrender *r, const jnode *n, jscope *sc, jv *out) 
         TRY(eval(r, n->a, sc, &a));
         TRY(eval(r, n->b, sc, &b));
         return get_item(r, n, a, b, out);
-    case JN_SLICE:
-        TRY(eval(r, n->a, sc, &a));
-        return do_slice(r, n, sc, a, out);
+    case JN_SLICE: TRY(eval(r, n->a, sc, &a)); return do_slice(r, n, sc, a, out);
     case JN_CALL: {
         jv *args, *kw_vals;
         const char **kw_names;
@@ -528,13 +574,16 @@ static vkllm_status eval_inner(jrender *r, const jnode *n, jscope *sc, jv *out) 
     }
     case JN_UNARY:
         TRY(eval(r, n->a, sc, &a));
-        if (a.t == JV_FLOAT) *out = jv_float(n->op == JOP_NEG ? -a.u.f : a.u.f);
+        if (a.t == JV_FLOAT)
+            *out = jv_float(n->op == JOP_NEG ? -a.u.f : a.u.f);
         else if (a.t == JV_INT || a.t == JV_BOOL) {
             if (n->op == JOP_NEG && a.u.i == INT64_MIN) return jinja_fail(r, n, "integer overflow");
             *out = jv_int(n->op == JOP_NEG ? -a.u.i : a.u.i);
-        } else if (a.t == JV_UNDEF) return undef_fail(r, n, a);
-        else return jinja_fail(r, n, "bad operand type for unary %c: '%s'", n->op == JOP_NEG ? '-' : '+',
-                               jinja_type_name(a));
+        } else if (a.t == JV_UNDEF)
+            return undef_fail(r, n, a);
+        else
+            return jinja_fail(r, n, "bad operand type for unary %c: '%s'",
+                              n->op == JOP_NEG ? '-' : '+', jinja_type_name(a));
         return VKLLM_OK;
     case JN_AND:
     case JN_OR:
@@ -578,8 +627,10 @@ static vkllm_status assign(jrender *r, const jnode *target, jscope *sc, jv v) {
     if (target->kind == JN_GETATTR) {
         jv obj;
         TRY(eval(r, target->a, sc, &obj));
-        if (obj.t != JV_NS) return jinja_fail(r, target, "can only assign attributes of a namespace() object");
-        if (jinja_dict_set(r, obj.u.d, jv_str(target->name, target->name_n), v)) return jinja_nomem(r, target);
+        if (obj.t != JV_NS)
+            return jinja_fail(r, target, "can only assign attributes of a namespace() object");
+        if (jinja_dict_set(r, obj.u.d, jv_str(target->name, target->name_n), v))
+            return jinja_nomem(r, target);
         return VKLLM_OK;
     }
     /* tuple unpacking */
@@ -587,8 +638,10 @@ static vkllm_status assign(jrender *r, const jnode *target, jscope *sc, jv v) {
     if (v.t == JV_LIST) items = v.u.l;
     if (!items) return jinja_fail(r, target, "cannot unpack non-sequence %s", jinja_type_name(v));
     if (items->n != target->n_kids)
-        return jinja_fail(r, target, "cannot unpack %zu values into %zu names", items->n, target->n_kids);
-    for (size_t i = 0; i < items->n; i++) TRY(assign(r, target->kids[i], sc, items->v[i]));
+        return jinja_fail(r, target, "cannot unpack %zu values into %zu names", items->n,
+                          target->n_kids);
+    for (size_t i = 0; i < items->n; i++)
+        TRY(assign(r, target->kids[i], sc, items->v[i]));
     return VKLLM_OK;
 }
 
@@ -610,7 +663,8 @@ vkllm_status jinja_iter_items(jrender *r, const jnode *at, jv v, jlist **out) {
     if (v.t == JV_STR) {
         for (size_t i = 0; i < v.n;) {
             size_t e = i + 1;
-            while (e < v.n && ((unsigned char)v.u.s[e] & 0xC0) == 0x80) e++;
+            while (e < v.n && ((unsigned char)v.u.s[e] & 0xC0) == 0x80)
+                e++;
             if (jinja_list_push(r, l, jv_str(v.u.s + i, e - i))) return jinja_nomem(r, at);
             i = e;
         }
@@ -672,7 +726,8 @@ static vkllm_status exec_for(jrender *r, const jnode *n, jscope *sc) {
 }
 
 /* Renders body into a string, then runs the filter chain (if any) on it. */
-static vkllm_status capture(jrender *r, const jnode *body, const jnode *chain, jscope *sc, jv *out) {
+static vkllm_status capture(jrender *r, const jnode *body, const jnode *chain, jscope *sc,
+                            jv *out) {
     buf b = {0}, *saved = r->out;
     r->out = &b;
     vkllm_status s = exec(r, body, sc);
@@ -695,7 +750,8 @@ static vkllm_status exec_inner(jrender *r, const jnode *n, jscope *sc) {
     jv v;
     switch ((jnode_kind)n->kind) {
     case JN_BODY:
-        for (size_t i = 0; i < n->n_kids && !r->ctl; i++) TRY(exec(r, n->kids[i], sc));
+        for (size_t i = 0; i < n->n_kids && !r->ctl; i++)
+            TRY(exec(r, n->kids[i], sc));
         return VKLLM_OK;
     case JN_TEXT: return emit(r, n, n->val.u.s, n->val.n);
     case JN_OUTPUT:
@@ -711,12 +767,8 @@ static vkllm_status exec_inner(jrender *r, const jnode *n, jscope *sc) {
         }
         return VKLLM_OK;
     case JN_FOR: return exec_for(r, n, sc);
-    case JN_SET:
-        TRY(eval(r, n->b, sc, &v));
-        return assign(r, n->a, sc, v);
-    case JN_SET_BLOCK:
-        TRY(capture(r, n->b, n->c, sc, &v));
-        return assign(r, n->a, sc, v);
+    case JN_SET: TRY(eval(r, n->b, sc, &v)); return assign(r, n->a, sc, v);
+    case JN_SET_BLOCK: TRY(capture(r, n->b, n->c, sc, &v)); return assign(r, n->a, sc, v);
     case JN_FILTER_BLOCK:
         TRY(capture(r, n->b, n->c, sc, &v));
         TRY(jinja_to_str(r, n, v, &v));
@@ -771,7 +823,8 @@ vkllm_status jinja_compile(const char *src, size_t len, jinja_template **out) {
     *out = NULL;
     if (!src && len) return err_set(VKLLM_ERR_INVALID_ARG, "template: NULL source");
     if (len > JINJA_MAX_SOURCE)
-        return err_set(VKLLM_ERR_TEMPLATE, "template: source of %zu bytes is over the %llu byte limit", len,
+        return err_set(VKLLM_ERR_TEMPLATE,
+                       "template: source of %zu bytes is over the %llu byte limit", len,
                        (unsigned long long)JINJA_MAX_SOURCE);
     if (memchr(src ? src : "", 0, len))
         return err_set(VKLLM_ERR_TEMPLATE, "template: source contains a NUL byte");
@@ -803,12 +856,14 @@ static vkllm_status render_root(jrender *r, const jinja_template *t, const json_
         jv f = {0};
         f.t = JV_FUNC;
         f.u.i = (int64_t)i;
-        if (scope_set(r, globals, builtin_names[i], strlen(builtin_names[i]), f)) return jinja_nomem(r, NULL);
+        if (scope_set(r, globals, builtin_names[i], strlen(builtin_names[i]), f))
+            return jinja_nomem(r, NULL);
     }
     r->root = scope_new(r, globals);
     if (!r->root) return jinja_nomem(r, NULL);
     if (context) {
-        if (!json_is_object(context)) return err_set(VKLLM_ERR_INVALID_ARG, "template: context must be a JSON object");
+        if (!json_is_object(context))
+            return err_set(VKLLM_ERR_INVALID_ARG, "template: context must be a JSON object");
         const char *k;
         json_t *jvv;
         json_object_foreach((json_t *)context, k, jvv) {
@@ -841,7 +896,8 @@ vkllm_status jinja_render_compiled(const jinja_template *t, const json_t *contex
     return VKLLM_OK;
 }
 
-vkllm_status jinja_render(const char *src, size_t len, const json_t *context, char **out, size_t *out_len) {
+vkllm_status jinja_render(const char *src, size_t len, const json_t *context, char **out,
+                          size_t *out_len) {
     jinja_template *t;
     *out = NULL;
     TRY(jinja_compile(src, len, &t));

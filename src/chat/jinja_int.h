@@ -38,8 +38,8 @@ typedef enum jtok_type {
 
 typedef struct jtok {
     jtok_type type;
-    size_t pos;         /* offset in the normalized source */
-    const char *s;      /* TEXT/STRING: content (escapes decoded); NAME/OP: source text */
+    size_t pos;    /* offset in the normalized source */
+    const char *s; /* TEXT/STRING: content (escapes decoded); NAME/OP: source text */
     size_t n;
     int64_t i;
     double f;
@@ -58,23 +58,74 @@ void jinja_lex_linecol(const jinja_src *src, size_t pos, unsigned *line, unsigne
 /* ---- syntax tree (jinja_parse.c) ---- */
 typedef enum jnode_kind {
     /* statements */
-    JN_BODY, JN_TEXT, JN_OUTPUT, JN_IF, JN_FOR, JN_SET, JN_SET_BLOCK, JN_MACRO, JN_BREAK,
-    JN_CONTINUE, JN_FILTER_BLOCK,
+    JN_BODY,
+    JN_TEXT,
+    JN_OUTPUT,
+    JN_IF,
+    JN_FOR,
+    JN_SET,
+    JN_SET_BLOCK,
+    JN_MACRO,
+    JN_BREAK,
+    JN_CONTINUE,
+    JN_FILTER_BLOCK,
     /* expressions */
-    JN_CONST, JN_NAME, JN_LIST, JN_TUPLE, JN_DICT, JN_GETATTR, JN_GETITEM, JN_SLICE, JN_CALL,
-    JN_KWARG, JN_FILTER, JN_TEST, JN_BINOP, JN_UNARY, JN_AND, JN_OR, JN_NOT, JN_COND,
+    JN_CONST,
+    JN_NAME,
+    JN_LIST,
+    JN_TUPLE,
+    JN_DICT,
+    JN_GETATTR,
+    JN_GETITEM,
+    JN_SLICE,
+    JN_CALL,
+    JN_KWARG,
+    JN_FILTER,
+    JN_TEST,
+    JN_BINOP,
+    JN_UNARY,
+    JN_AND,
+    JN_OR,
+    JN_NOT,
+    JN_COND,
     JN_CONCAT
 } jnode_kind;
 
 typedef enum jop {
-    JOP_ADD, JOP_SUB, JOP_MUL, JOP_DIV, JOP_FLOORDIV, JOP_MOD, JOP_POW, JOP_EQ, JOP_NE, JOP_LT,
-    JOP_LE, JOP_GT, JOP_GE, JOP_IN, JOP_NOTIN, JOP_NEG, JOP_POS
+    JOP_ADD,
+    JOP_SUB,
+    JOP_MUL,
+    JOP_DIV,
+    JOP_FLOORDIV,
+    JOP_MOD,
+    JOP_POW,
+    JOP_EQ,
+    JOP_NE,
+    JOP_LT,
+    JOP_LE,
+    JOP_GT,
+    JOP_GE,
+    JOP_IN,
+    JOP_NOTIN,
+    JOP_NEG,
+    JOP_POS
 } jop;
 
 /* ---- values (jinja_value.c) ---- */
 typedef enum jv_type {
-    JV_UNDEF, JV_NONE, JV_BOOL, JV_INT, JV_FLOAT, JV_STR, JV_LIST, JV_DICT, JV_NS, JV_MACRO,
-    JV_FUNC, JV_METHOD, JV_LOOP
+    JV_UNDEF,
+    JV_NONE,
+    JV_BOOL,
+    JV_INT,
+    JV_FLOAT,
+    JV_STR,
+    JV_LIST,
+    JV_DICT,
+    JV_NS,
+    JV_MACRO,
+    JV_FUNC,
+    JV_METHOD,
+    JV_LOOP
 } jv_type;
 
 struct jlist;
@@ -90,7 +141,7 @@ typedef struct jv {
     uint8_t tuple; /* JV_LIST printed as (a, b) */
     size_t n;      /* JV_STR: bytes; JV_UNDEF: length of the message */
     union {
-        int64_t i;  /* INT, BOOL, FUNC (builtin id) */
+        int64_t i; /* INT, BOOL, FUNC (builtin id) */
         double f;
         const char *s; /* STR; UNDEF: "'x' is undefined" (may be NULL) */
         struct jlist *l;
@@ -134,7 +185,7 @@ typedef struct jnode {
     size_t pos;
     const char *name; /* NAME, GETATTR, FILTER, TEST, KWARG, MACRO, SET target */
     size_t name_n;
-    jv val;           /* CONST */
+    jv val; /* CONST */
     struct jnode *a, *b, *c, *d, *e;
     struct jnode **kids; /* BODY statements, call args, list items, dict k/v pairs */
     size_t n_kids;
@@ -143,11 +194,34 @@ typedef struct jnode {
 vkllm_status jinja_parse(const jinja_src *src, const jtok *toks, size_t n_toks, jinja_arena *a,
                          jnode **root);
 
-static inline jv jv_undef(void) { jv v = {0}; v.t = JV_UNDEF; return v; }
-static inline jv jv_none(void) { jv v = {0}; v.t = JV_NONE; return v; }
-static inline jv jv_bool(int b) { jv v = {0}; v.t = JV_BOOL; v.u.i = b != 0; return v; }
-static inline jv jv_int(int64_t i) { jv v = {0}; v.t = JV_INT; v.u.i = i; return v; }
-static inline jv jv_float(double f) { jv v = {0}; v.t = JV_FLOAT; v.u.f = f; return v; }
+static inline jv jv_undef(void) {
+    jv v = {0};
+    v.t = JV_UNDEF;
+    return v;
+}
+static inline jv jv_none(void) {
+    jv v = {0};
+    v.t = JV_NONE;
+    return v;
+}
+static inline jv jv_bool(int b) {
+    jv v = {0};
+    v.t = JV_BOOL;
+    v.u.i = b != 0;
+    return v;
+}
+static inline jv jv_int(int64_t i) {
+    jv v = {0};
+    v.t = JV_INT;
+    v.u.i = i;
+    return v;
+}
+static inline jv jv_float(double f) {
+    jv v = {0};
+    v.t = JV_FLOAT;
+    v.u.f = f;
+    return v;
+}
 static inline jv jv_str(const char *s, size_t n) {
     jv v = {0};
     v.t = JV_STR;
@@ -178,10 +252,11 @@ int jinja_truthy(jv v);
 /* What iteration yields: list items, dict keys, string characters; Undefined is empty. */
 vkllm_status jinja_iter_items(jrender *r, const jnode *at, jv v, jlist **out);
 /* obj.name as the template writes it (getattr then item). */
-vkllm_status jinja_getattr(jrender *r, const jnode *at, jv obj, const char *name, size_t n, jv *out);
-vkllm_status jinja_eval_call_value(jrender *r, const jnode *at, jv fn, const jv *args, size_t n_args,
-                                   const char *const *kw_names, const jv *kw_vals, size_t n_kw,
-                                   jv *out);
+vkllm_status jinja_getattr(jrender *r, const jnode *at, jv obj, const char *name, size_t n,
+                           jv *out);
+vkllm_status jinja_eval_call_value(jrender *r, const jnode *at, jv fn, const jv *args,
+                                   size_t n_args, const char *const *kw_names, const jv *kw_vals,
+                                   size_t n_kw, jv *out);
 
 /* binary operators with Python semantics (jinja_ops.c) */
 vkllm_status jinja_ops_binary(jrender *r, const jnode *at, jop op, jv a, jv b, jv *out);
@@ -222,10 +297,9 @@ typedef struct jinja_json_opts {
 vkllm_status jinja_json_dump(jrender *r, const jnode *at, jv v, const jinja_json_opts *o, buf *b);
 
 /* filters and tests (jinja_filters.c) */
-vkllm_status jinja_filters_apply(jrender *r, const jnode *at, const char *name, size_t name_n,
-                                 jv v, const jv *args, size_t n_args,
-                                 const char *const *kw_names, const jv *kw_vals, size_t n_kw,
-                                 jv *out);
+vkllm_status jinja_filters_apply(jrender *r, const jnode *at, const char *name, size_t name_n, jv v,
+                                 const jv *args, size_t n_args, const char *const *kw_names,
+                                 const jv *kw_vals, size_t n_kw, jv *out);
 vkllm_status jinja_filters_test(jrender *r, const jnode *at, const char *name, size_t name_n, jv v,
                                 const jv *args, size_t n_args, int *out);
 
@@ -237,10 +311,11 @@ int jinja_methods_has(jv self, const char *name, size_t n);
 int jinja_methods_isspace(uint32_t cp);
 /* mode: 1 upper, 2 lower, 3 str.title, 4 capitalize, 5 the title filter. */
 vkllm_status jinja_methods_case(jrender *r, const jnode *at, jv s, int mode, jv *out);
-vkllm_status jinja_methods_replace(jrender *r, const jnode *at, jv s, jv old, jv new_, int64_t count,
-                                   jv *out);
+vkllm_status jinja_methods_replace(jrender *r, const jnode *at, jv s, jv old, jv new_,
+                                   int64_t count, jv *out);
 /* Python printf-style formatting: fmt % args. */
-vkllm_status jinja_methods_percent(jrender *r, const jnode *at, jv fmt, const jv *args, size_t n_args, jv *out);
+vkllm_status jinja_methods_percent(jrender *r, const jnode *at, jv fmt, const jv *args,
+                                   size_t n_args, jv *out);
 /* Python str.strip family: which: 1 left, 2 right, 3 both; chars NULL = whitespace. */
 jv jinja_methods_strip(jv s, int which, const char *chars, size_t chars_n);
 

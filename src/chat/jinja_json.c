@@ -12,7 +12,8 @@
 
 vkllm_status jinja_json_from(jrender *r, const json_t *j, jv *out, int depth) {
     if (depth > JSON_MAX_DEPTH)
-        return err_set(VKLLM_ERR_TEMPLATE, "template: context JSON nested deeper than %d", JSON_MAX_DEPTH);
+        return err_set(VKLLM_ERR_TEMPLATE, "template: context JSON nested deeper than %d",
+                       JSON_MAX_DEPTH);
     switch (json_typeof(j)) {
     case JSON_NULL: *out = jv_none(); return VKLLM_OK;
     case JSON_TRUE: *out = jv_bool(1); return VKLLM_OK;
@@ -76,7 +77,8 @@ static int dump_str(buf *b, const char *s, size_t n, int ascii) {
             if (!l) cp = c, l = 1;
             if (buf_append(b, s + run, i - run)) return -1;
             if (cp >= 0x10000)
-                snprintf(tmp, sizeof tmp, "\\u%04x\\u%04x", 0xD800 + ((cp - 0x10000) >> 10), 0xDC00 + ((cp - 0x10000) & 0x3FF));
+                snprintf(tmp, sizeof tmp, "\\u%04x\\u%04x", 0xD800 + ((cp - 0x10000) >> 10),
+                         0xDC00 + ((cp - 0x10000) & 0x3FF));
             else
                 snprintf(tmp, sizeof tmp, "\\u%04x", cp);
             if (buf_puts(b, tmp)) return -1;
@@ -134,9 +136,12 @@ static vkllm_status dump(dumper *d, buf *b, jv v, int level) {
     case JV_BOOL: rc = buf_puts(b, v.u.i ? "true" : "false"); break;
     case JV_INT: rc = buf_printf(b, "%lld", (long long)v.u.i); break;
     case JV_FLOAT:
-        if (isnan(v.u.f)) rc = buf_puts(b, "NaN");
-        else if (isinf(v.u.f)) rc = buf_puts(b, v.u.f < 0 ? "-Infinity" : "Infinity");
-        else jinja_float_repr(v.u.f, tmp), rc = buf_puts(b, tmp);
+        if (isnan(v.u.f))
+            rc = buf_puts(b, "NaN");
+        else if (isinf(v.u.f))
+            rc = buf_puts(b, v.u.f < 0 ? "-Infinity" : "Infinity");
+        else
+            jinja_float_repr(v.u.f, tmp), rc = buf_puts(b, tmp);
         break;
     case JV_STR: rc = dump_str(b, v.u.s, v.n, d->ascii); break;
     case JV_LIST: {
@@ -147,7 +152,8 @@ static vkllm_status dump(dumper *d, buf *b, jv v, int level) {
         if (buf_putc(b, '[')) return jinja_nomem(d->r, d->at);
         for (size_t i = 0; i < v.u.l->n; i++) {
             if (i && put_sep(b, d->item_sep)) return jinja_nomem(d->r, d->at);
-            if (d->indent >= 0 && newline_indent(b, d->indent, level + 1)) return jinja_nomem(d->r, d->at);
+            if (d->indent >= 0 && newline_indent(b, d->indent, level + 1))
+                return jinja_nomem(d->r, d->at);
             TRY(dump(d, b, v.u.l->v[i], level + 1));
         }
         if (d->indent >= 0 && newline_indent(b, d->indent, level)) return jinja_nomem(d->r, d->at);
@@ -163,7 +169,8 @@ static vkllm_status dump(dumper *d, buf *b, jv v, int level) {
         }
         size_t *order = jinja_arena_alloc(&d->r->arena, dc->n * sizeof *order);
         if (!order) return jinja_nomem(d->r, d->at);
-        for (size_t i = 0; i < dc->n; i++) order[i] = i;
+        for (size_t i = 0; i < dc->n; i++)
+            order[i] = i;
         if (d->sort_keys) /* insertion sort: key counts are small */
             for (size_t i = 1; i < dc->n; i++)
                 for (size_t j = i; j > 0; j--) {
@@ -177,36 +184,51 @@ static vkllm_status dump(dumper *d, buf *b, jv v, int level) {
         if (buf_putc(b, '{')) s = jinja_nomem(d->r, d->at);
         for (size_t i = 0; i < dc->n && s == VKLLM_OK; i++) {
             jv k = dc->k[order[i]];
-            if (i && put_sep(b, d->item_sep)) s = jinja_nomem(d->r, d->at);
-            else if (d->indent >= 0 && newline_indent(b, d->indent, level + 1)) s = jinja_nomem(d->r, d->at);
+            if (i && put_sep(b, d->item_sep))
+                s = jinja_nomem(d->r, d->at);
+            else if (d->indent >= 0 && newline_indent(b, d->indent, level + 1))
+                s = jinja_nomem(d->r, d->at);
             if (s) break;
-            if (k.t == JV_STR) rc = dump_str(b, k.u.s, k.n, d->ascii);
+            if (k.t == JV_STR)
+                rc = dump_str(b, k.u.s, k.n, d->ascii);
             else if (k.t == JV_INT || k.t == JV_BOOL || k.t == JV_FLOAT || k.t == JV_NONE) {
                 buf kb = {0};
-                rc = jinja_value_str(&kb, k.t == JV_BOOL ? jv_str(k.u.i ? "true" : "false", k.u.i ? 4 : 5)
-                                          : k.t == JV_NONE ? jv_str("null", 4) : k);
+                rc = jinja_value_str(&kb, k.t == JV_BOOL
+                                              ? jv_str(k.u.i ? "true" : "false", k.u.i ? 4 : 5)
+                                          : k.t == JV_NONE ? jv_str("null", 4)
+                                                           : k);
                 rc = rc || dump_str(b, kb.data ? kb.data : "", kb.len, d->ascii);
                 buf_free(&kb);
             } else {
-                s = jinja_fail(d->r, d->at, "tojson: keys must be str, int, float, bool or None, not %s",
+                s = jinja_fail(d->r, d->at,
+                               "tojson: keys must be str, int, float, bool or None, not %s",
                                jinja_type_name(k));
                 break;
             }
-            if (rc || put_sep(b, d->key_sep)) s = jinja_nomem(d->r, d->at);
-            else s = dump(d, b, dc->v[order[i]], level + 1);
+            if (rc || put_sep(b, d->key_sep))
+                s = jinja_nomem(d->r, d->at);
+            else
+                s = dump(d, b, dc->v[order[i]], level + 1);
         }
-        if (s == VKLLM_OK && d->indent >= 0 && newline_indent(b, d->indent, level)) s = jinja_nomem(d->r, d->at);
+        if (s == VKLLM_OK && d->indent >= 0 && newline_indent(b, d->indent, level))
+            s = jinja_nomem(d->r, d->at);
         if (s == VKLLM_OK && buf_putc(b, '}')) s = jinja_nomem(d->r, d->at);
         return s;
     }
     default:
-        return jinja_fail(d->r, d->at, "Object of type %s is not JSON serializable", jinja_type_name(v));
+        return jinja_fail(d->r, d->at, "Object of type %s is not JSON serializable",
+                          jinja_type_name(v));
     }
     return rc ? jinja_nomem(d->r, d->at) : VKLLM_OK;
 }
 
 vkllm_status jinja_json_dump(jrender *r, const jnode *at, jv v, const jinja_json_opts *o, buf *b) {
-    dumper d = {r, at, o->indent, o->sort_keys, o->ensure_ascii, jv_str(o->indent >= 0 ? "," : ", ", o->indent >= 0 ? 1 : 2),
+    dumper d = {r,
+                at,
+                o->indent,
+                o->sort_keys,
+                o->ensure_ascii,
+                jv_str(o->indent >= 0 ? "," : ", ", o->indent >= 0 ? 1 : 2),
                 jv_str(": ", 2)};
     if (o->item_sep.t == JV_STR) d.item_sep = o->item_sep;
     if (o->key_sep.t == JV_STR) d.key_sep = o->key_sep;

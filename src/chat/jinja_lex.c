@@ -61,7 +61,9 @@ static jtok *lex_push(lexer *lx, jtok_type t, size_t pos, const char *s, size_t 
     return t_;
 }
 
-static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+static int is_ws(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 static int is_name0(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 static int is_name(char c) { return is_name0(c) || is_digit(c); }
@@ -79,7 +81,8 @@ static vkllm_status lex_string(lexer *lx, size_t p, size_t *end, jtok *t) {
     size_t len = lx->src->len;
     char q = s[p];
     size_t i = p + 1;
-    while (i < len && s[i] != q) i += (s[i] == '\\' && i + 1 < len) ? 2 : 1;
+    while (i < len && s[i] != q)
+        i += (s[i] == '\\' && i + 1 < len) ? 2 : 1;
     if (i >= len) return lex_fail(lx, p, "unterminated string literal");
     char *out = jinja_arena_alloc(lx->a, i - p + 4); /* decoded text is never longer */
     if (!out) return err_set(VKLLM_ERR_NOMEM, "template: out of memory");
@@ -107,7 +110,10 @@ static vkllm_status lex_string(lexer *lx, size_t p, size_t *end, jtok *t) {
         case 'x': hex_n = 2; break;
         case 'u': hex_n = 4; break;
         case 'U': hex_n = 8; break;
-        default: out[o++] = '\\'; out[o++] = c; break; /* unknown escapes stay as written */
+        default:
+            out[o++] = '\\';
+            out[o++] = c;
+            break; /* unknown escapes stay as written */
         }
         if (hex_n) {
             uint32_t cp = 0;
@@ -168,7 +174,8 @@ static vkllm_status lex_number(lexer *lx, size_t p, size_t *end, jtok *t) {
         uint64_t v = 0;
         for (size_t j = 0; j < k; j++) {
             uint64_t digit = (uint64_t)(tmp[j] - '0');
-            if (v > ((uint64_t)INT64_MAX - digit) / 10) return lex_fail(lx, p, "integer literal too large");
+            if (v > ((uint64_t)INT64_MAX - digit) / 10)
+                return lex_fail(lx, p, "integer literal too large");
             v = v * 10 + digit;
         }
         t->type = JT_INT;
@@ -191,14 +198,14 @@ static vkllm_status lex_tag(lexer *lx, size_t open, size_t p, char kind, size_t 
     int depth = 0;
     char close = kind == '{' ? '}' : '%';
     for (;;) {
-        while (p < len && is_ws(s[p])) p++;
-        if (p >= len)
-            return lex_fail(lx, open, "unterminated '%s' tag", kind == '{' ? "{{" : "{%");
+        while (p < len && is_ws(s[p]))
+            p++;
+        if (p >= len) return lex_fail(lx, open, "unterminated '%s' tag", kind == '{' ? "{{" : "{%");
         if (depth == 0) {
             size_t q = p;
             int mod = 0;
-            if ((s[q] == '-' || (s[q] == '+' && kind == '%')) && q + 2 < len + 0 && s[q + 1] == close &&
-                s[q + 2] == '}')
+            if ((s[q] == '-' || (s[q] == '+' && kind == '%')) && q + 2 < len + 0 &&
+                s[q + 1] == close && s[q + 2] == '}')
                 mod = s[q] == '-' ? 1 : 2, q++;
             if (q + 1 < len && s[q] == close && s[q + 1] == '}') {
                 if (!lex_push(lx, kind == '{' ? JT_VAR_END : JT_BLOCK_END, p, s + p, 0))
@@ -214,7 +221,8 @@ static vkllm_status lex_tag(lexer *lx, size_t open, size_t p, char kind, size_t 
         char c = s[p];
         if (is_name0(c)) {
             size_t q = p;
-            while (q < len && is_name(s[q])) q++;
+            while (q < len && is_name(s[q]))
+                q++;
             t->type = JT_NAME;
             t->n = q - p;
             p = q;
@@ -251,21 +259,24 @@ static vkllm_status lex_tag(lexer *lx, size_t open, size_t p, char kind, size_t 
  * when nothing else precedes the tag on its line (lstrip_blocks). */
 static size_t lex_lstrip(const char *s, size_t from, size_t to) {
     size_t i = to;
-    while (i > from && (s[i - 1] == ' ' || s[i - 1] == '\t')) i--;
+    while (i > from && (s[i - 1] == ' ' || s[i - 1] == '\t'))
+        i--;
     if (i == 0 || s[i - 1] == '\n') return i;
     return to;
 }
 
 /* Matches `WORD %}` (spaces allowed, optional -/+ before %}) at p, the inside
  * of a {% raw %} or {% endraw %} tag; sets *end after it and the modifier. */
-static int lex_raw_tag(const char *s, size_t len, size_t p, const char *word, size_t *end, int *strip,
-                       int *keep) {
+static int lex_raw_tag(const char *s, size_t len, size_t p, const char *word, size_t *end,
+                       int *strip, int *keep) {
     size_t wn = strlen(word);
-    while (p < len && is_ws(s[p])) p++;
+    while (p < len && is_ws(s[p]))
+        p++;
     if (len - p < wn || memcmp(s + p, word, wn) != 0) return 0;
     p += wn;
     if (p < len && is_name(s[p])) return 0;
-    while (p < len && is_ws(s[p])) p++;
+    while (p < len && is_ws(s[p]))
+        p++;
     int mod = p < len && (s[p] == '-' || s[p] == '+') ? s[p] : 0;
     if (mod) p++;
     if (len - p < 2 || s[p] != '%' || s[p + 1] != '}') return 0;
@@ -278,11 +289,13 @@ static int lex_raw_tag(const char *s, size_t len, size_t p, const char *word, si
 /* {% raw %}...{% endraw %}: the body is text. Returns the position after
  * `endraw %}` in *after with its modifiers; the opening tag's newline is kept
  * (Jinja2 applies trim_blocks only to the closing tag). */
-static vkllm_status lex_raw(lexer *lx, size_t open, size_t body, size_t *after, int *strip, int *keep) {
+static vkllm_status lex_raw(lexer *lx, size_t open, size_t body, size_t *after, int *strip,
+                            int *keep) {
     const char *s = lx->src->text;
     size_t len = lx->src->len, p = body;
     if (*strip)
-        while (p < len && is_ws(s[p])) p++;
+        while (p < len && is_ws(s[p]))
+            p++;
     for (size_t e = p; e + 1 < len; e++) {
         if (s[e] != '{' || s[e + 1] != '%') continue;
         char mod = e + 2 < len ? s[e + 2] : 0;
@@ -290,7 +303,8 @@ static vkllm_status lex_raw(lexer *lx, size_t open, size_t body, size_t *after, 
         if (!lex_raw_tag(s, len, b2, "endraw", after, strip, keep)) continue;
         size_t text_end = e;
         if (mod == '-')
-            while (text_end > p && is_ws(s[text_end - 1])) text_end--;
+            while (text_end > p && is_ws(s[text_end - 1]))
+                text_end--;
         else if (mod != '+')
             text_end = lex_lstrip(s, p, text_end);
         if (text_end > p && !lex_push(lx, JT_TEXT, p, s + p, text_end - p))
@@ -306,14 +320,16 @@ vkllm_status jinja_lex(const jinja_src *src, jinja_arena *a, jtok **toks, size_t
     size_t len = src->len, p = 0;
     while (p <= len) {
         size_t q = p;
-        while (q + 1 < len && !(s[q] == '{' && (s[q + 1] == '{' || s[q + 1] == '%' || s[q + 1] == '#')))
+        while (q + 1 < len &&
+               !(s[q] == '{' && (s[q + 1] == '{' || s[q + 1] == '%' || s[q + 1] == '#')))
             q++;
         if (q + 1 >= len) q = len;
         size_t text_end = q;
         char kind = q < len ? s[q + 1] : 0;
         char mod = q + 2 < len ? s[q + 2] : 0;
         if (kind && mod == '-') {
-            while (text_end > p && is_ws(s[text_end - 1])) text_end--;
+            while (text_end > p && is_ws(s[text_end - 1]))
+                text_end--;
         } else if (kind && kind != '{' && mod != '+') {
             text_end = lex_lstrip(s, p, text_end);
         }
@@ -328,7 +344,8 @@ vkllm_status jinja_lex(const jinja_src *src, jinja_arena *a, jtok **toks, size_t
             TRY(lex_raw(&lx, q, raw_end, &after, &strip, &keep));
         } else if (kind == '#') {
             size_t e = body;
-            while (e + 1 < len && !(s[e] == '#' && s[e + 1] == '}')) e++;
+            while (e + 1 < len && !(s[e] == '#' && s[e + 1] == '}'))
+                e++;
             if (e + 1 >= len) return lex_fail(&lx, q, "unterminated comment");
             strip = e > body && s[e - 1] == '-';
             keep = e > body && s[e - 1] == '+';
@@ -339,7 +356,8 @@ vkllm_status jinja_lex(const jinja_src *src, jinja_arena *a, jtok **toks, size_t
             TRY(lex_tag(&lx, q, body, kind, &after, &strip, &keep));
         }
         if (strip) {
-            while (after < len && is_ws(s[after])) after++;
+            while (after < len && is_ws(s[after]))
+                after++;
         } else if (kind != '{' && !keep && after < len && s[after] == '\n') {
             after++;
         }

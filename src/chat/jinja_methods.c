@@ -13,9 +13,24 @@
 
 int jinja_methods_isspace(uint32_t cp) {
     switch (cp) {
-    case ' ': case '\t': case '\n': case '\v': case '\f': case '\r':
-    case 0x1c: case 0x1d: case 0x1e: case 0x1f: case 0x85: case 0xa0: case 0x1680:
-    case 0x2028: case 0x2029: case 0x202f: case 0x205f: case 0x3000: return 1;
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case 0x1c:
+    case 0x1d:
+    case 0x1e:
+    case 0x1f:
+    case 0x85:
+    case 0xa0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202f:
+    case 0x205f:
+    case 0x3000: return 1;
     default: return cp >= 0x2000 && cp <= 0x200a;
     }
 }
@@ -23,7 +38,8 @@ int jinja_methods_isspace(uint32_t cp) {
 /* Decodes the code point before byte offset e (e > 0); returns its start. */
 static size_t prev_cp(const char *s, size_t e, uint32_t *cp) {
     size_t b = e - 1;
-    while (b > 0 && ((unsigned char)s[b] & 0xC0) == 0x80 && e - b < 4) b--;
+    while (b > 0 && ((unsigned char)s[b] & 0xC0) == 0x80 && e - b < 4)
+        b--;
     if (!utf8_decode((const uint8_t *)s + b, e - b, cp)) {
         b = e - 1;
         *cp = (unsigned char)s[b];
@@ -69,9 +85,10 @@ jv jinja_methods_strip(jv s, int which, const char *chars, size_t cn) {
 }
 
 static const char *const str_methods[] = {
-    "strip", "lstrip", "rstrip", "split", "rsplit", "startswith", "endswith", "upper", "lower",
-    "replace", "title", "capitalize", "find", "rfind", "count", "join", "isdigit", "isalpha",
-    "isalnum", "isspace", "islower", "isupper", "splitlines", "index", NULL};
+    "strip",   "lstrip",     "rstrip",  "split",   "rsplit",     "startswith", "endswith",
+    "upper",   "lower",      "replace", "title",   "capitalize", "find",       "rfind",
+    "count",   "join",       "isdigit", "isalpha", "isalnum",    "isspace",    "islower",
+    "isupper", "splitlines", "index",   NULL};
 static const char *const dict_methods[] = {"items", "keys", "values", "get", NULL};
 static const char *const list_methods[] = {"index", "count", NULL};
 
@@ -88,11 +105,12 @@ int jinja_methods_has(jv self, const char *name, size_t n) {
     return 0;
 }
 
-static vkllm_status want_str(jrender *r, const jnode *at, const char *m, const jv *args, size_t n_args,
-                             size_t i, int opt_none) {
+static vkllm_status want_str(jrender *r, const jnode *at, const char *m, const jv *args,
+                             size_t n_args, size_t i, int opt_none) {
     if (i >= n_args) return jinja_fail(r, at, "%s() missing argument %zu", m, i + 1);
     if (args[i].t == JV_STR || (opt_none && args[i].t == JV_NONE)) return VKLLM_OK;
-    return jinja_fail(r, at, "%s() argument %zu must be str, not %s", m, i + 1, jinja_type_name(args[i]));
+    return jinja_fail(r, at, "%s() argument %zu must be str, not %s", m, i + 1,
+                      jinja_type_name(args[i]));
 }
 
 /* 1 upper, 2 lower, 3 str.title, 4 capitalize, 5 the Jinja title filter (words
@@ -103,17 +121,24 @@ static int case_map(buf *b, jv s, int mode) {
         uint32_t cp;
         size_t l = next_cp(s.u.s, i, s.n, &cp);
         uint32_t o = cp;
-        if (mode == 1) o = (uint32_t)utf8proc_toupper((utf8proc_int32_t)cp);
-        else if (mode == 2) o = (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp);
+        if (mode == 1)
+            o = (uint32_t)utf8proc_toupper((utf8proc_int32_t)cp);
+        else if (mode == 2)
+            o = (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp);
         else if (mode == 3) {
-            o = (uint32_t)(prev_cased ? utf8proc_tolower((utf8proc_int32_t)cp) : utf8proc_totitle((utf8proc_int32_t)cp));
+            o = (uint32_t)(prev_cased ? utf8proc_tolower((utf8proc_int32_t)cp)
+                                      : utf8proc_totitle((utf8proc_int32_t)cp));
             utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
-            prev_cased = c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_LT;
+            prev_cased =
+                c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_LT;
         } else if (mode == 5) {
-            o = (uint32_t)(word_start ? utf8proc_toupper((utf8proc_int32_t)cp) : utf8proc_tolower((utf8proc_int32_t)cp));
-            word_start = cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<' || jinja_methods_isspace(cp);
+            o = (uint32_t)(word_start ? utf8proc_toupper((utf8proc_int32_t)cp)
+                                      : utf8proc_tolower((utf8proc_int32_t)cp));
+            word_start = cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<' ||
+                         jinja_methods_isspace(cp);
         } else {
-            o = (uint32_t)(i == 0 ? utf8proc_toupper((utf8proc_int32_t)cp) : utf8proc_tolower((utf8proc_int32_t)cp));
+            o = (uint32_t)(i == 0 ? utf8proc_toupper((utf8proc_int32_t)cp)
+                                  : utf8proc_tolower((utf8proc_int32_t)cp));
         }
         char enc[4];
         if (buf_append(b, enc, utf8_encode(o, enc))) return -1;
@@ -144,15 +169,19 @@ static const char *find_sub(const char *h, size_t hn, const char *nd, size_t nn)
 }
 
 static vkllm_status str_split(jrender *r, const jnode *at, jv s, const jv *args, size_t n_args,
-                              const char *const *kw_names, const jv *kw_vals, size_t n_kw, int rsplit, jv *out) {
+                              const char *const *kw_names, const jv *kw_vals, size_t n_kw,
+                              int rsplit, jv *out) {
     jv sep = n_args > 0 ? args[0] : jv_none();
     int64_t maxsplit = -1;
     if (n_args > 1 && (args[1].t == JV_INT)) maxsplit = args[1].u.i;
     for (size_t k = 0; k < n_kw; k++) {
-        if (!strcmp(kw_names[k], "sep")) sep = kw_vals[k];
-        else if (!strcmp(kw_names[k], "maxsplit") && kw_vals[k].t == JV_INT) maxsplit = kw_vals[k].u.i;
+        if (!strcmp(kw_names[k], "sep"))
+            sep = kw_vals[k];
+        else if (!strcmp(kw_names[k], "maxsplit") && kw_vals[k].t == JV_INT)
+            maxsplit = kw_vals[k].u.i;
     }
-    if (sep.t != JV_NONE && sep.t != JV_STR) return jinja_fail(r, at, "split(): separator must be str or None");
+    if (sep.t != JV_NONE && sep.t != JV_STR)
+        return jinja_fail(r, at, "split(): separator must be str or None");
     if (sep.t == JV_STR && sep.n == 0) return jinja_fail(r, at, "empty separator");
     jlist *l = jinja_list_new(r, 0);
     if (!l) return jinja_nomem(r, at);
@@ -161,7 +190,8 @@ static vkllm_status str_split(jrender *r, const jnode *at, jv s, const jv *args,
         for (;;) {
             const char *p = maxsplit != 0 ? find_sub(s.u.s + i, s.n - i, sep.u.s, sep.n) : NULL;
             if (!p) break;
-            if (jinja_list_push(r, l, jv_str(s.u.s + i, (size_t)(p - s.u.s) - i))) return jinja_nomem(r, at);
+            if (jinja_list_push(r, l, jv_str(s.u.s + i, (size_t)(p - s.u.s) - i)))
+                return jinja_nomem(r, at);
             i = (size_t)(p - s.u.s) + sep.n;
             if (maxsplit > 0) maxsplit--;
         }
@@ -174,10 +204,14 @@ static vkllm_status str_split(jrender *r, const jnode *at, jv s, const jv *args,
             size_t i = e - sep.n;
             for (;; i--) {
                 if (memcmp(s.u.s + i, sep.u.s, sep.n) == 0) break;
-                if (i == 0) { i = (size_t)-1; break; }
+                if (i == 0) {
+                    i = (size_t)-1;
+                    break;
+                }
             }
             if (i == (size_t)-1) break;
-            if (jinja_list_push(r, rev, jv_str(s.u.s + i + sep.n, e - i - sep.n))) return jinja_nomem(r, at);
+            if (jinja_list_push(r, rev, jv_str(s.u.s + i + sep.n, e - i - sep.n)))
+                return jinja_nomem(r, at);
             e = i;
             if (maxsplit > 0) maxsplit--;
         }
@@ -215,14 +249,18 @@ static vkllm_status str_split(jrender *r, const jnode *at, jv s, const jv *args,
     return VKLLM_OK;
 }
 
-static vkllm_status str_replace(jrender *r, const jnode *at, jv s, jv old, jv new_, int64_t count, jv *out) {
+static vkllm_status str_replace(jrender *r, const jnode *at, jv s, jv old, jv new_, int64_t count,
+                                jv *out) {
     buf b = {0};
     size_t i = 0;
     int rc = 0;
     if (old.n == 0) { /* inserts new_ between code points, as Python does */
         for (; !rc && i <= s.n && count != 0; count--) {
             rc = buf_append(&b, new_.u.s, new_.n);
-            if (i == s.n) { i++; break; }
+            if (i == s.n) {
+                i++;
+                break;
+            }
             uint32_t cp;
             size_t l = next_cp(s.u.s, i, s.n, &cp);
             rc = rc || buf_append(&b, s.u.s + i, l);
@@ -238,11 +276,13 @@ static vkllm_status str_replace(jrender *r, const jnode *at, jv s, jv old, jv ne
             if (!p) break;
         }
         if (new_.n > old.n && hits * (new_.n - old.n) > JINJA_MAX_OUTPUT - s.n)
-            return jinja_fail(r, at, "replace: result longer than %llu bytes", (unsigned long long)JINJA_MAX_OUTPUT);
+            return jinja_fail(r, at, "replace: result longer than %llu bytes",
+                              (unsigned long long)JINJA_MAX_OUTPUT);
         while (!rc && count != 0 && b.len <= JINJA_MAX_OUTPUT) {
             const char *p = find_sub(s.u.s + i, s.n - i, old.u.s, old.n);
             if (!p) break;
-            rc = buf_append(&b, s.u.s + i, (size_t)(p - s.u.s) - i) || buf_append(&b, new_.u.s, new_.n);
+            rc = buf_append(&b, s.u.s + i, (size_t)(p - s.u.s) - i) ||
+                 buf_append(&b, new_.u.s, new_.n);
             i = (size_t)(p - s.u.s) + old.n;
             if (count > 0) count--;
         }
@@ -255,17 +295,21 @@ static vkllm_status str_replace(jrender *r, const jnode *at, jv s, jv old, jv ne
     return jinja_str_from_buf(r, at, &b, out);
 }
 
-vkllm_status jinja_methods_replace(jrender *r, const jnode *at, jv s, jv old, jv new_, int64_t count, jv *out) {
+vkllm_status jinja_methods_replace(jrender *r, const jnode *at, jv s, jv old, jv new_,
+                                   int64_t count, jv *out) {
     return str_replace(r, at, s, old, new_, count, out);
 }
 
-static vkllm_status str_method(jrender *r, const jnode *at, jv s, const char *m, const jv *args, size_t n_args,
-                               const char *const *kw_names, const jv *kw_vals, size_t n_kw, jv *out) {
+static vkllm_status str_method(jrender *r, const jnode *at, jv s, const char *m, const jv *args,
+                               size_t n_args, const char *const *kw_names, const jv *kw_vals,
+                               size_t n_kw, jv *out) {
     if (!strcmp(m, "strip") || !strcmp(m, "lstrip") || !strcmp(m, "rstrip")) {
         int which = m[0] == 'l' ? 1 : m[0] == 'r' ? 2 : 3;
         if (n_args) TRY(want_str(r, at, m, args, n_args, 0, 1));
-        if (n_args && args[0].t == JV_STR) *out = jinja_methods_strip(s, which, args[0].u.s, args[0].n);
-        else *out = jinja_methods_strip(s, which, NULL, 0);
+        if (n_args && args[0].t == JV_STR)
+            *out = jinja_methods_strip(s, which, args[0].u.s, args[0].n);
+        else
+            *out = jinja_methods_strip(s, which, NULL, 0);
         return VKLLM_OK;
     }
     if (!strcmp(m, "split") || !strcmp(m, "rsplit"))
@@ -277,7 +321,8 @@ static vkllm_status str_method(jrender *r, const jnode *at, jv s, const char *m,
         int res = 0;
         for (size_t i = 0; i < opts->n && !res; i++) {
             jv p = opts->v[i];
-            if (p.t != JV_STR) return jinja_fail(r, at, "%s() argument must be str or a tuple of str", m);
+            if (p.t != JV_STR)
+                return jinja_fail(r, at, "%s() argument must be str or a tuple of str", m);
             res = p.n <= s.n && memcmp(m[0] == 's' ? s.u.s : s.u.s + s.n - p.n, p.u.s, p.n) == 0;
         }
         *out = jv_bool(res);
@@ -306,9 +351,12 @@ static vkllm_status str_method(jrender *r, const jnode *at, jv s, const char *m,
                 i++;
             }
         }
-        if (m[0] == 'c') *out = jv_int(count);
-        else if (m[0] == 'i' && found < 0) return jinja_fail(r, at, "substring not found");
-        else *out = jv_int(found);
+        if (m[0] == 'c')
+            *out = jv_int(count);
+        else if (m[0] == 'i' && found < 0)
+            return jinja_fail(r, at, "substring not found");
+        else
+            *out = jv_int(found);
         return VKLLM_OK;
     }
     if (!strcmp(m, "join")) {
@@ -318,9 +366,11 @@ static vkllm_status str_method(jrender *r, const jnode *at, jv s, const char *m,
             jv it = args[0].u.l->v[i];
             if (it.t != JV_STR) {
                 buf_free(&b);
-                return jinja_fail(r, at, "sequence item %zu: expected str instance, %s found", i, jinja_type_name(it));
+                return jinja_fail(r, at, "sequence item %zu: expected str instance, %s found", i,
+                                  jinja_type_name(it));
             }
-            if ((i && buf_append(&b, s.u.s, s.n)) || buf_append(&b, it.u.s, it.n) || b.len > JINJA_MAX_OUTPUT) {
+            if ((i && buf_append(&b, s.u.s, s.n)) || buf_append(&b, it.u.s, it.n) ||
+                b.len > JINJA_MAX_OUTPUT) {
                 buf_free(&b);
                 return jinja_nomem(r, at);
             }
@@ -351,21 +401,28 @@ static vkllm_status str_method(jrender *r, const jnode *at, jv s, const char *m,
         utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
         int alpha = c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO;
         int digit = c == UTF8PROC_CATEGORY_ND;
-        if (c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_LT) any_cased = 1;
-        if (!strcmp(m, "isdigit")) all &= digit;
-        else if (!strcmp(m, "isalpha")) all &= alpha;
-        else if (!strcmp(m, "isalnum")) all &= alpha || digit;
-        else if (!strcmp(m, "isspace")) all &= jinja_methods_isspace(cp);
-        else if (!strcmp(m, "islower")) all &= c != UTF8PROC_CATEGORY_LU && c != UTF8PROC_CATEGORY_LT;
-        else if (!strcmp(m, "isupper")) all &= c != UTF8PROC_CATEGORY_LL && c != UTF8PROC_CATEGORY_LT;
+        if (c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_LT)
+            any_cased = 1;
+        if (!strcmp(m, "isdigit"))
+            all &= digit;
+        else if (!strcmp(m, "isalpha"))
+            all &= alpha;
+        else if (!strcmp(m, "isalnum"))
+            all &= alpha || digit;
+        else if (!strcmp(m, "isspace"))
+            all &= jinja_methods_isspace(cp);
+        else if (!strcmp(m, "islower"))
+            all &= c != UTF8PROC_CATEGORY_LU && c != UTF8PROC_CATEGORY_LT;
+        else if (!strcmp(m, "isupper"))
+            all &= c != UTF8PROC_CATEGORY_LL && c != UTF8PROC_CATEGORY_LT;
     }
     if (!strcmp(m, "islower") || !strcmp(m, "isupper")) all = all && any_cased;
     *out = jv_bool(all);
     return VKLLM_OK;
 }
 
-static vkllm_status dict_method(jrender *r, const jnode *at, const jdict *d, const char *m, const jv *args,
-                                size_t n_args, jv *out) {
+static vkllm_status dict_method(jrender *r, const jnode *at, const jdict *d, const char *m,
+                                const jv *args, size_t n_args, jv *out) {
     if (!strcmp(m, "get")) {
         if (n_args < 1 || n_args > 2) return jinja_fail(r, at, "get() expects 1 or 2 arguments");
         const jv *v = jinja_dict_getv(d, args[0]);
@@ -376,8 +433,10 @@ static vkllm_status dict_method(jrender *r, const jnode *at, const jdict *d, con
     jlist *l = jinja_list_new(r, d->n);
     if (!l) return jinja_nomem(r, at);
     for (size_t i = 0; i < d->n; i++) {
-        if (!strcmp(m, "keys")) l->v[l->n++] = d->k[i];
-        else if (!strcmp(m, "values")) l->v[l->n++] = d->v[i];
+        if (!strcmp(m, "keys"))
+            l->v[l->n++] = d->k[i];
+        else if (!strcmp(m, "values"))
+            l->v[l->n++] = d->v[i];
         else {
             jlist *pair = jinja_list_new(r, 2);
             if (!pair) return jinja_nomem(r, at);
@@ -397,11 +456,13 @@ static vkllm_status dict_method(jrender *r, const jnode *at, const jdict *d, con
     return VKLLM_OK;
 }
 
-vkllm_status jinja_methods_call(jrender *r, const jnode *at, const jmethod *m, const jv *args, size_t n_args,
-                                const char *const *kw_names, const jv *kw_vals, size_t n_kw, jv *out) {
+vkllm_status jinja_methods_call(jrender *r, const jnode *at, const jmethod *m, const jv *args,
+                                size_t n_args, const char *const *kw_names, const jv *kw_vals,
+                                size_t n_kw, jv *out) {
     char name[24];
     snprintf(name, sizeof name, "%.*s", (int)m->n, m->name);
-    if (m->self.t == JV_STR) return str_method(r, at, m->self, name, args, n_args, kw_names, kw_vals, n_kw, out);
+    if (m->self.t == JV_STR)
+        return str_method(r, at, m->self, name, args, n_args, kw_names, kw_vals, n_kw, out);
     if (n_kw) return jinja_fail(r, at, "%s() takes no keyword arguments", name);
     if (m->self.t == JV_DICT) return dict_method(r, at, m->self.u.d, name, args, n_args, out);
     if (m->self.t == JV_LIST && n_args == 1) {
@@ -416,12 +477,14 @@ vkllm_status jinja_methods_call(jrender *r, const jnode *at, const jmethod *m, c
         *out = jv_int(name[0] == 'i' ? first : count);
         return VKLLM_OK;
     }
-    return jinja_fail(r, at, "bad call of method %s() of '%s' object", name, jinja_type_name(m->self));
+    return jinja_fail(r, at, "bad call of method %s() of '%s' object", name,
+                      jinja_type_name(m->self));
 }
 
 /* Python printf-style formatting (`fmt % args`, the format filter): %s %r %d %i
  * %f %x %% with optional flags, width and precision. */
-vkllm_status jinja_methods_percent(jrender *r, const jnode *at, jv fmt, const jv *args, size_t n_args, jv *out) {
+vkllm_status jinja_methods_percent(jrender *r, const jnode *at, jv fmt, const jv *args,
+                                   size_t n_args, jv *out) {
     buf b = {0};
     size_t next = 0;
     int rc = 0;

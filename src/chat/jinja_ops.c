@@ -8,8 +8,8 @@
 
 #include "chat/jinja_int.h"
 
-static const char *const op_sym[] = {"+", "-", "*", "/", "//", "%", "**", "==", "!=", "<",
-                                     "<=", ">", ">=", "in", "not in"};
+static const char *const op_sym[] = {
+    "+", "-", "*", "/", "//", "%", "**", "==", "!=", "<", "<=", ">", ">=", "in", "not in"};
 
 static int is_num(jv v) { return v.t == JV_INT || v.t == JV_FLOAT || v.t == JV_BOOL; }
 static int is_int(jv v) { return v.t == JV_INT || v.t == JV_BOOL; }
@@ -22,8 +22,8 @@ static vkllm_status bad_operands(jrender *r, const jnode *at, jop op, jv a, jv b
         return jinja_fail(r, at, "value is undefined");
     }
     if (op >= JOP_LT && op <= JOP_GE)
-        return jinja_fail(r, at, "'%s' not supported between instances of '%s' and '%s'", op_sym[op],
-                          jinja_type_name(a), jinja_type_name(b));
+        return jinja_fail(r, at, "'%s' not supported between instances of '%s' and '%s'",
+                          op_sym[op], jinja_type_name(a), jinja_type_name(b));
     return jinja_fail(r, at, "unsupported operand type(s) for %s: '%s' and '%s'", op_sym[op],
                       jinja_type_name(a), jinja_type_name(b));
 }
@@ -55,7 +55,8 @@ static vkllm_status repeat(jrender *r, const jnode *at, jv seq, int64_t times, j
     jlist *l = jinja_list_new(r, n);
     if (!l) return jinja_nomem(r, at);
     for (int64_t i = 0; i < times; i++)
-        for (size_t k = 0; k < seq.u.l->n; k++) l->v[l->n++] = seq.u.l->v[k];
+        for (size_t k = 0; k < seq.u.l->n; k++)
+            l->v[l->n++] = seq.u.l->v[k];
     *out = seq;
     out->u.l = l;
     return VKLLM_OK;
@@ -64,7 +65,8 @@ static vkllm_status repeat(jrender *r, const jnode *at, jv seq, int64_t times, j
 static vkllm_status concat(jrender *r, const jnode *at, jv a, jv b, jv *out) {
     if (a.t == JV_STR) {
         if (a.n + b.n > JINJA_MAX_OUTPUT)
-            return jinja_fail(r, at, "string longer than %llu bytes", (unsigned long long)JINJA_MAX_OUTPUT);
+            return jinja_fail(r, at, "string longer than %llu bytes",
+                              (unsigned long long)JINJA_MAX_OUTPUT);
         char *s = jinja_arena_alloc(&r->arena, a.n + b.n + 1);
         if (!s) return jinja_nomem(r, at);
         memcpy(s, a.u.s, a.n);
@@ -74,8 +76,10 @@ static vkllm_status concat(jrender *r, const jnode *at, jv a, jv b, jv *out) {
     }
     jlist *l = jinja_list_new(r, a.u.l->n + b.u.l->n);
     if (!l) return jinja_nomem(r, at);
-    for (size_t i = 0; i < a.u.l->n; i++) l->v[l->n++] = a.u.l->v[i];
-    for (size_t i = 0; i < b.u.l->n; i++) l->v[l->n++] = b.u.l->v[i];
+    for (size_t i = 0; i < a.u.l->n; i++)
+        l->v[l->n++] = a.u.l->v[i];
+    for (size_t i = 0; i < b.u.l->n; i++)
+        l->v[l->n++] = b.u.l->v[i];
     *out = a;
     out->u.l = l;
     return VKLLM_OK;
@@ -87,18 +91,19 @@ static vkllm_status contains(jrender *r, const jnode *at, jv item, jv c, int *re
     case JV_UNDEF: return VKLLM_OK; /* iterates as empty */
     case JV_STR:
         if (item.t != JV_STR)
-            return jinja_fail(r, at, "'in <string>' requires string as left operand, not %s", jinja_type_name(item));
+            return jinja_fail(r, at, "'in <string>' requires string as left operand, not %s",
+                              jinja_type_name(item));
         if (item.n == 0) *res = 1;
         for (size_t i = 0; !*res && item.n <= c.n && i <= c.n - item.n; i++)
             *res = memcmp(c.u.s + i, item.u.s, item.n) == 0;
         return VKLLM_OK;
     case JV_LIST:
-        for (size_t i = 0; i < c.u.l->n && !*res; i++) *res = jinja_equal(item, c.u.l->v[i]);
+        for (size_t i = 0; i < c.u.l->n && !*res; i++)
+            *res = jinja_equal(item, c.u.l->v[i]);
         return VKLLM_OK;
     case JV_DICT:
     case JV_NS: *res = jinja_dict_getv(c.u.d, item) != NULL; return VKLLM_OK;
-    default:
-        return jinja_fail(r, at, "argument of type '%s' is not iterable", jinja_type_name(c));
+    default: return jinja_fail(r, at, "argument of type '%s' is not iterable", jinja_type_name(c));
     }
 }
 
@@ -122,9 +127,15 @@ static vkllm_status arith(jrender *r, const jnode *at, jop op, jv a, jv b, jv *o
     if (is_int(a) && is_int(b)) {
         int64_t x = a.u.i, y = b.u.i, z;
         switch (op) {
-        case JOP_ADD: if (__builtin_add_overflow(x, y, &z)) return overflow(r, at); break;
-        case JOP_SUB: if (__builtin_sub_overflow(x, y, &z)) return overflow(r, at); break;
-        case JOP_MUL: if (__builtin_mul_overflow(x, y, &z)) return overflow(r, at); break;
+        case JOP_ADD:
+            if (__builtin_add_overflow(x, y, &z)) return overflow(r, at);
+            break;
+        case JOP_SUB:
+            if (__builtin_sub_overflow(x, y, &z)) return overflow(r, at);
+            break;
+        case JOP_MUL:
+            if (__builtin_mul_overflow(x, y, &z)) return overflow(r, at);
+            break;
         case JOP_DIV:
             if (y == 0) return jinja_fail(r, at, "division by zero");
             *out = jv_float((double)x / (double)y);
@@ -190,10 +201,13 @@ vkllm_status jinja_ops_binary(jrender *r, const jnode *at, jop op, jv a, jv b, j
     if (op == JOP_ADD && a.t == b.t && (a.t == JV_STR || (a.t == JV_LIST && a.tuple == b.tuple)))
         return concat(r, at, a, b, out);
     if (op == JOP_MOD && a.t == JV_STR) {
-        if (b.t == JV_LIST && b.tuple) return jinja_methods_percent(r, at, a, b.u.l->v, b.u.l->n, out);
+        if (b.t == JV_LIST && b.tuple)
+            return jinja_methods_percent(r, at, a, b.u.l->v, b.u.l->n, out);
         return jinja_methods_percent(r, at, a, &b, 1, out);
     }
-    if (op == JOP_MUL && (a.t == JV_STR || a.t == JV_LIST) && is_int(b)) return repeat(r, at, a, b.u.i, out);
-    if (op == JOP_MUL && (b.t == JV_STR || b.t == JV_LIST) && is_int(a)) return repeat(r, at, b, a.u.i, out);
+    if (op == JOP_MUL && (a.t == JV_STR || a.t == JV_LIST) && is_int(b))
+        return repeat(r, at, a, b.u.i, out);
+    if (op == JOP_MUL && (b.t == JV_STR || b.t == JV_LIST) && is_int(a))
+        return repeat(r, at, b, a.u.i, out);
     return bad_operands(r, at, op, a, b);
 }

@@ -181,9 +181,12 @@ static vkllm_status parse_primary(parser *p, jnode **out) {
     TRY(enter(p));
     if (t->type == JT_NAME) {
         MK(n, JN_CONST, t->pos);
-        if (is_name(t, "true") || is_name(t, "True")) n->val = jv_bool(1);
-        else if (is_name(t, "false") || is_name(t, "False")) n->val = jv_bool(0);
-        else if (is_name(t, "none") || is_name(t, "None")) n->val = jv_none();
+        if (is_name(t, "true") || is_name(t, "True"))
+            n->val = jv_bool(1);
+        else if (is_name(t, "false") || is_name(t, "False"))
+            n->val = jv_bool(0);
+        else if (is_name(t, "none") || is_name(t, "None"))
+            n->val = jv_none();
         else {
             n->kind = JN_NAME;
             n->name = t->s;
@@ -194,7 +197,8 @@ static vkllm_status parse_primary(parser *p, jnode **out) {
     } else if (t->type == JT_STRING) {
         MK(n, JN_CONST, t->pos);
         size_t total = 0, j = p->i;
-        for (; p->t[j].type == JT_STRING; j++) total += p->t[j].n;
+        for (; p->t[j].type == JT_STRING; j++)
+            total += p->t[j].n;
         char *s = jinja_arena_alloc(p->a, total + 1);
         if (!s) return err_set(VKLLM_ERR_NOMEM, "template: out of memory");
         size_t o = 0;
@@ -360,16 +364,23 @@ static vkllm_status parse_unary(parser *p, int with_filter, jnode **out) {
     } else {
         TRY(parse_primary(p, &n));
         for (;;) {
-            if (is_op(cur(p), ".") || is_op(cur(p), "[")) TRY(parse_subscript(p, n, &n));
-            else if (is_op(cur(p), "(")) TRY(parse_call(p, n, &n));
-            else break;
+            if (is_op(cur(p), ".") || is_op(cur(p), "["))
+                TRY(parse_subscript(p, n, &n));
+            else if (is_op(cur(p), "("))
+                TRY(parse_call(p, n, &n));
+            else
+                break;
         }
     }
     while (with_filter) {
-        if (is_op(cur(p), "|")) TRY(parse_filter_or_test(p, n, 0, &n));
-        else if (is_name(cur(p), "is")) TRY(parse_filter_or_test(p, n, 1, &n));
-        else if (is_op(cur(p), "(")) TRY(parse_call(p, n, &n));
-        else break;
+        if (is_op(cur(p), "|"))
+            TRY(parse_filter_or_test(p, n, 0, &n));
+        else if (is_name(cur(p), "is"))
+            TRY(parse_filter_or_test(p, n, 1, &n));
+        else if (is_op(cur(p), "("))
+            TRY(parse_call(p, n, &n));
+        else
+            break;
     }
     p->depth--;
     *out = n;
@@ -402,11 +413,16 @@ static vkllm_status parse_math2(parser *p, jnode **out) {
     for (;;) {
         const jtok *t = cur(p);
         jop op;
-        if (is_op(t, "*")) op = JOP_MUL;
-        else if (is_op(t, "/")) op = JOP_DIV;
-        else if (is_op(t, "//")) op = JOP_FLOORDIV;
-        else if (is_op(t, "%")) op = JOP_MOD;
-        else break;
+        if (is_op(t, "*"))
+            op = JOP_MUL;
+        else if (is_op(t, "/"))
+            op = JOP_DIV;
+        else if (is_op(t, "//"))
+            op = JOP_FLOORDIV;
+        else if (is_op(t, "%"))
+            op = JOP_MOD;
+        else
+            break;
         adv(p);
         jnode *r;
         TRY(parse_pow(p, &r));
@@ -435,9 +451,12 @@ static vkllm_status parse_math1(parser *p, jnode **out) {
     for (;;) {
         const jtok *t = cur(p);
         jop op;
-        if (is_op(t, "+")) op = JOP_ADD;
-        else if (is_op(t, "-")) op = JOP_SUB;
-        else break;
+        if (is_op(t, "+"))
+            op = JOP_ADD;
+        else if (is_op(t, "-"))
+            op = JOP_SUB;
+        else
+            break;
         adv(p);
         jnode *r;
         TRY(parse_concat(p, &r));
@@ -453,15 +472,24 @@ static vkllm_status parse_compare(parser *p, jnode **out) {
     for (;;) {
         const jtok *t = cur(p);
         jop op;
-        if (is_op(t, "==")) op = JOP_EQ;
-        else if (is_op(t, "!=")) op = JOP_NE;
-        else if (is_op(t, "<")) op = JOP_LT;
-        else if (is_op(t, "<=")) op = JOP_LE;
-        else if (is_op(t, ">")) op = JOP_GT;
-        else if (is_op(t, ">=")) op = JOP_GE;
-        else if (is_name(t, "in")) op = JOP_IN;
-        else if (is_name(t, "not") && is_name(&p->t[p->i + 1], "in")) op = JOP_NOTIN, adv(p);
-        else break;
+        if (is_op(t, "=="))
+            op = JOP_EQ;
+        else if (is_op(t, "!="))
+            op = JOP_NE;
+        else if (is_op(t, "<"))
+            op = JOP_LT;
+        else if (is_op(t, "<="))
+            op = JOP_LE;
+        else if (is_op(t, ">"))
+            op = JOP_GT;
+        else if (is_op(t, ">="))
+            op = JOP_GE;
+        else if (is_name(t, "in"))
+            op = JOP_IN;
+        else if (is_name(t, "not") && is_name(&p->t[p->i + 1], "in"))
+            op = JOP_NOTIN, adv(p);
+        else
+            break;
         adv(p);
         jnode *right;
         TRY(parse_math1(p, &right));
@@ -538,9 +566,12 @@ static vkllm_status parse_expr(parser *p, jnode **out) {
 
 /* ---- statements ---- */
 
-static vkllm_status parse_body(parser *p, const char *const *ends, jnode **out, const jtok **end_tok);
+static vkllm_status parse_body(parser *p, const char *const *ends, jnode **out,
+                               const jtok **end_tok);
 
-static vkllm_status end_block(parser *p) { return expect_type(p, JT_BLOCK_END, "end of statement block"); }
+static vkllm_status end_block(parser *p) {
+    return expect_type(p, JT_BLOCK_END, "end of statement block");
+}
 
 /* Assignment target: name, name.attr, or names separated by commas. */
 static vkllm_status parse_target(parser *p, int allow_attr, jnode **out) {
@@ -557,7 +588,8 @@ static vkllm_status parse_target(parser *p, int allow_attr, jnode **out) {
         adv(p);
         if (allow_attr && !k.n && is_op(cur(p), ".")) {
             adv(p);
-            if (cur(p)->type != JT_NAME) return p_fail(p, cur(p)->pos, "expected an attribute name");
+            if (cur(p)->type != JT_NAME)
+                return p_fail(p, cur(p)->pos, "expected an attribute name");
             MK(g, JN_GETATTR, cur(p)->pos);
             g->a = n;
             g->name = cur(p)->s;
@@ -704,7 +736,8 @@ static vkllm_status parse_filter_block(parser *p, size_t pos, jnode **out) {
     MK(n, JN_FILTER_BLOCK, pos);
     jnode *chain = NULL;
     do {
-        if (chain) adv(p);
+        if (chain)
+            adv(p);
         else {
             /* first filter has no leading '|': fake one by parsing from the name */
             p->i--;
@@ -755,7 +788,8 @@ static vkllm_status parse_stmt(parser *p, const char *const *ends, jnode **out, 
     return p_fail(p, pos, "unexpected token %s", tok_desc(kw, b, sizeof b));
 }
 
-static vkllm_status parse_body(parser *p, const char *const *ends, jnode **out, const jtok **end_tok) {
+static vkllm_status parse_body(parser *p, const char *const *ends, jnode **out,
+                               const jtok **end_tok) {
     TRY(enter(p));
     size_t start = cur(p)->pos;
     MK(body, JN_BODY, start);
@@ -769,8 +803,10 @@ static vkllm_status parse_body(parser *p, const char *const *ends, jnode **out, 
                 unsigned line, col;
                 jinja_lex_linecol(p->src, start, &line, &col);
                 size_t last = 0;
-                while (ends[last + 1]) last++;
-                return p_fail(p, t->pos, "unexpected end of template, expected '%s' (block opened on line %u)",
+                while (ends[last + 1])
+                    last++;
+                return p_fail(p, t->pos,
+                              "unexpected end of template, expected '%s' (block opened on line %u)",
                               ends[last], line);
             }
             break;

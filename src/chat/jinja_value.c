@@ -83,7 +83,8 @@ const jv *jinja_dict_getv(const jdict *d, jv k) {
 
 const jv *jinja_dict_get(const jdict *d, const char *k, size_t n) {
     for (size_t i = 0; i < d->n; i++)
-        if (d->k[i].t == JV_STR && d->k[i].n == n && memcmp(d->k[i].u.s, k, n) == 0) return &d->v[i];
+        if (d->k[i].t == JV_STR && d->k[i].n == n && memcmp(d->k[i].u.s, k, n) == 0)
+            return &d->v[i];
     return NULL;
 }
 
@@ -154,8 +155,10 @@ int jinja_equal(jv a, jv b) {
 
 int jinja_compare(jv a, jv b, int *c) {
     if (is_num(a) && is_num(b)) {
-        if (a.t != JV_FLOAT && b.t != JV_FLOAT) *c = (a.u.i > b.u.i) - (a.u.i < b.u.i);
-        else *c = (num(a) > num(b)) - (num(a) < num(b));
+        if (a.t != JV_FLOAT && b.t != JV_FLOAT)
+            *c = (a.u.i > b.u.i) - (a.u.i < b.u.i);
+        else
+            *c = (num(a) > num(b)) - (num(a) < num(b));
         return 0;
     }
     if (a.t == JV_STR && b.t == JV_STR) {
@@ -235,12 +238,14 @@ void jinja_float_repr(double f, char out[40]) {
     if (exp10 < 0) {
         *o++ = '0';
         *o++ = '.';
-        for (int i = -1; i > exp10; i--) *o++ = '0';
+        for (int i = -1; i > exp10; i--)
+            *o++ = '0';
         memcpy(o, mant, m);
         o += m;
     } else {
         size_t int_digits = (size_t)exp10 + 1;
-        for (size_t i = 0; i < int_digits; i++) *o++ = i < m ? mant[i] : '0';
+        for (size_t i = 0; i < int_digits; i++)
+            *o++ = i < m ? mant[i] : '0';
         *o++ = '.';
         if (m > int_digits) {
             memcpy(o, mant + int_digits, m - int_digits);
@@ -254,7 +259,8 @@ void jinja_float_repr(double f, char out[40]) {
 
 size_t jinja_utf8_len(const char *s, size_t n) {
     size_t c = 0;
-    for (size_t i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)s[i] & 0xC0) != 0x80;
     return c;
 }
 
@@ -298,14 +304,22 @@ static int repr_str(buf *b, const char *s, size_t n) {
             continue;
         }
         int rc;
-        if (cp == (uint32_t)q || cp == '\\') rc = buf_putc(b, '\\') || buf_putc(b, (char)cp);
-        else if (cp == '\n') rc = buf_puts(b, "\\n");
-        else if (cp == '\r') rc = buf_puts(b, "\\r");
-        else if (cp == '\t') rc = buf_puts(b, "\\t");
-        else if (py_printable(cp)) rc = buf_append(b, s + i, l);
-        else if (cp < 0x100) rc = buf_printf(b, "\\x%02x", cp);
-        else if (cp < 0x10000) rc = buf_printf(b, "\\u%04x", cp);
-        else rc = buf_printf(b, "\\U%08x", cp);
+        if (cp == (uint32_t)q || cp == '\\')
+            rc = buf_putc(b, '\\') || buf_putc(b, (char)cp);
+        else if (cp == '\n')
+            rc = buf_puts(b, "\\n");
+        else if (cp == '\r')
+            rc = buf_puts(b, "\\r");
+        else if (cp == '\t')
+            rc = buf_puts(b, "\\t");
+        else if (py_printable(cp))
+            rc = buf_append(b, s + i, l);
+        else if (cp < 0x100)
+            rc = buf_printf(b, "\\x%02x", cp);
+        else if (cp < 0x10000)
+            rc = buf_printf(b, "\\u%04x", cp);
+        else
+            rc = buf_printf(b, "\\U%08x", cp);
         if (rc) return -1;
         i += l;
     }
@@ -369,7 +383,8 @@ int jinja_value_str(buf *b, jv v) {
 vkllm_status jinja_str_from_buf(jrender *r, const jnode *at, buf *b, jv *out) {
     if (b->len > JINJA_MAX_OUTPUT) {
         buf_free(b);
-        return jinja_fail(r, at, "string longer than %llu bytes", (unsigned long long)JINJA_MAX_OUTPUT);
+        return jinja_fail(r, at, "string longer than %llu bytes",
+                          (unsigned long long)JINJA_MAX_OUTPUT);
     }
     char *s = jinja_strdup(r, b->data ? b->data : "", b->len);
     size_t n = b->len;

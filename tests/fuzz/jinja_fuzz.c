@@ -18,13 +18,17 @@ static json_t *fuzz_ctx;
 
 static void fuzz_init(void) {
     if (fuzz_ctx) return;
-    fuzz_ctx = json_loads(
-        "{\"messages\": [{\"role\": \"system\", \"content\": \"sys\"}, {\"role\": \"user\", \"content\": \"hi <t>\"},"
-        " {\"role\": \"assistant\", \"content\": \"<think>a</think>b\", \"tool_calls\": [{\"type\": \"function\","
-        " \"function\": {\"name\": \"f\", \"arguments\": {\"x\": [1, 2.5, null, true]}}, \"id\": \"abcdefghi\"}]},"
-        " {\"role\": \"tool\", \"content\": \"r\", \"tool_call_id\": \"abcdefghi\"}],"
-        " \"add_generation_prompt\": true, \"bos_token\": \"<s>\", \"eos_token\": \"</s>\", \"tools\": null}",
-        0, NULL);
+    fuzz_ctx =
+        json_loads("{\"messages\": [{\"role\": \"system\", \"content\": \"sys\"}, {\"role\": "
+                   "\"user\", \"content\": \"hi <t>\"},"
+                   " {\"role\": \"assistant\", \"content\": \"<think>a</think>b\", \"tool_calls\": "
+                   "[{\"type\": \"function\","
+                   " \"function\": {\"name\": \"f\", \"arguments\": {\"x\": [1, 2.5, null, "
+                   "true]}}, \"id\": \"abcdefghi\"}]},"
+                   " {\"role\": \"tool\", \"content\": \"r\", \"tool_call_id\": \"abcdefghi\"}],"
+                   " \"add_generation_prompt\": true, \"bos_token\": \"<s>\", \"eos_token\": "
+                   "\"</s>\", \"tools\": null}",
+                   0, NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -47,10 +51,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 #ifndef VKLLM_LIBFUZZER
 static const char syntax[] = "{}%#-+|()[]'\"., :=~*/\n ";
 static const char *const fragments[] = {
-    "{% for x in messages %}", "{% endfor %}", "{% if x %}", "{% else %}", "{% endif %}", "{{ loop.index }}",
-    "{% set ns = namespace(a=1) %}", "{{ x | tojson(indent=2) }}", "{% macro m(a) %}{{ m(a) }}{% endmacro %}",
-    "{{ m(1) }}", "{{ 'x' * 99 }}", "{{ range(9) | list }}", "{% break %}", "{{ messages[::-1] }}", "{# c #}",
-    "{%- raw -%}{{{%- endraw %}", "{{ (((1))) }}", "{{ none.x }}", "{{ raise_exception('e') }}",
+    "{% for x in messages %}",
+    "{% endfor %}",
+    "{% if x %}",
+    "{% else %}",
+    "{% endif %}",
+    "{{ loop.index }}",
+    "{% set ns = namespace(a=1) %}",
+    "{{ x | tojson(indent=2) }}",
+    "{% macro m(a) %}{{ m(a) }}{% endmacro %}",
+    "{{ m(1) }}",
+    "{{ 'x' * 99 }}",
+    "{{ range(9) | list }}",
+    "{% break %}",
+    "{{ messages[::-1] }}",
+    "{# c #}",
+    "{%- raw -%}{{{%- endraw %}",
+    "{{ (((1))) }}",
+    "{{ none.x }}",
+    "{{ raise_exception('e') }}",
 };
 
 static void run(const char *s, size_t n) { LLVMFuzzerTestOneInput((const uint8_t *)s, n); }
@@ -59,7 +78,8 @@ static void mutate_all(const char *src, size_t len, uint64_t *rng, int random_ro
     char *buf = malloc(len + 256);
     if (!buf) return;
     /* truncations */
-    for (size_t cut = 0; cut < len; cut += 1 + len / 64) run(src, cut);
+    for (size_t cut = 0; cut < len; cut += 1 + len / 64)
+        run(src, cut);
     for (int round = 0; round < random_rounds; round++) {
         memcpy(buf, src, len);
         size_t n = len;
@@ -67,15 +87,18 @@ static void mutate_all(const char *src, size_t len, uint64_t *rng, int random_ro
         for (int e = 0; e < edits && n; e++) {
             size_t at = test_rng_u64(rng) % n;
             uint64_t kind = test_rng_u64(rng) % 4;
-            if (kind == 0) buf[at] = syntax[test_rng_u64(rng) % (sizeof syntax - 1)];
-            else if (kind == 1) buf[at] = (char)(test_rng_u64(rng) & 0xFF);
+            if (kind == 0)
+                buf[at] = syntax[test_rng_u64(rng) % (sizeof syntax - 1)];
+            else if (kind == 1)
+                buf[at] = (char)(test_rng_u64(rng) & 0xFF);
             else if (kind == 2) { /* delete a span */
                 size_t k = 1 + test_rng_u64(rng) % 8;
                 if (k > n - at) k = n - at;
                 memmove(buf + at, buf + at + k, n - at - k);
                 n -= k;
             } else { /* splice a fragment */
-                const char *f = fragments[test_rng_u64(rng) % (sizeof fragments / sizeof *fragments)];
+                const char *f =
+                    fragments[test_rng_u64(rng) % (sizeof fragments / sizeof *fragments)];
                 size_t k = strlen(f);
                 if (n + k > len + 255) continue;
                 memmove(buf + at + k, buf + at, n - at);
@@ -112,7 +135,8 @@ int main(void) {
         n_files++;
     }
     if (d) closedir(d);
-    for (size_t i = 0; i < sizeof fragments / sizeof *fragments; i++) run(fragments[i], strlen(fragments[i]));
+    for (size_t i = 0; i < sizeof fragments / sizeof *fragments; i++)
+        run(fragments[i], strlen(fragments[i]));
     CHECK(n_files >= 10);
     fprintf(stderr, "%d templates mutated\n", n_files);
     json_decref(fuzz_ctx);

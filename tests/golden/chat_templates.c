@@ -61,9 +61,11 @@ static void run_file(const char *dir, const char *name, int *n_cases) {
         size_t out_len = 0;
         vkllm_status s = jinja_render_compiled(t, ctx, &opts, &out, &out_len);
         if (json_is_true(json_object_get(c, "error"))) {
-            CHECKF(s == VKLLM_ERR_TEMPLATE, "%s case %zu: expected an error, got status %d", tname, i, s);
+            CHECKF(s == VKLLM_ERR_TEMPLATE, "%s case %zu: expected an error, got status %d", tname,
+                   i, s);
             if (s != VKLLM_OK)
-                fprintf(stderr, "  %s case %zu: error as expected: %s\n", tname, i, vkllm_last_error());
+                fprintf(stderr, "  %s case %zu: error as expected: %s\n", tname, i,
+                        vkllm_last_error());
         } else {
             const char *want = json_string_value(json_object_get(c, "expected"));
             size_t want_len = json_string_length(json_object_get(c, "expected"));

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "chat/jinja.h"
 #include "chat/chat_model_template.h"
+#include "chat/jinja.h"
 #include "cli.h"
 #include "core/buf.h"
 #include "core/mem.h"
@@ -25,8 +25,10 @@
 #define CMD "chat-template"
 
 static int usage(void) {
-    return cli_fail(CMD, "usage: vkllm chat-template (-m MODEL | --chat-template-file FILE) --messages FILE.json "
-                         "[--add-generation-prompt] [--bos TEXT] [--eos TEXT] [--var NAME=JSON]...");
+    return cli_fail(
+        CMD,
+        "usage: vkllm chat-template (-m MODEL | --chat-template-file FILE) --messages FILE.json "
+        "[--add-generation-prompt] [--bos TEXT] [--eos TEXT] [--var NAME=JSON]...");
 }
 
 static char *read_all(const char *path, size_t *len) {
@@ -81,18 +83,25 @@ int cmd_chat_template(int argc, char **argv) {
         }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
         if (!next) return cli_fail(CMD, "%s needs a value", a);
-        if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = next;
-        else if (!strcmp(a, "--chat-template-file")) tfile = next;
-        else if (!strcmp(a, "--messages")) msgs = next;
-        else if (!strcmp(a, "--bos")) bos = next;
-        else if (!strcmp(a, "--eos")) eos = next;
+        if (!strcmp(a, "-m") || !strcmp(a, "--model"))
+            model = next;
+        else if (!strcmp(a, "--chat-template-file"))
+            tfile = next;
+        else if (!strcmp(a, "--messages"))
+            msgs = next;
+        else if (!strcmp(a, "--bos"))
+            bos = next;
+        else if (!strcmp(a, "--eos"))
+            eos = next;
         else if (!strcmp(a, "--var")) {
             if (n_vars == sizeof vars / sizeof *vars) return cli_fail(CMD, "too many --var flags");
             vars[n_vars++] = next;
-        } else return cli_fail(CMD, "unknown flag '%s'", a);
+        } else
+            return cli_fail(CMD, "unknown flag '%s'", a);
         i++;
     }
-    if (!!model == !!tfile) return cli_fail(CMD, "give exactly one of -m MODEL and --chat-template-file FILE");
+    if (!!model == !!tfile)
+        return cli_fail(CMD, "give exactly one of -m MODEL and --chat-template-file FILE");
     if (!msgs) return cli_fail(CMD, "--messages FILE.json is required");
 
     json_error_t e;
@@ -145,7 +154,9 @@ int cmd_chat_template(int argc, char **argv) {
         cli_fail_status(CMD, s);
         goto done;
     }
-    rc = fwrite(out, 1, out_len, stdout) == out_len && fflush(stdout) == 0 ? 0 : cli_fail(CMD, "write failed");
+    rc = fwrite(out, 1, out_len, stdout) == out_len && fflush(stdout) == 0
+             ? 0
+             : cli_fail(CMD, "write failed");
     mem_free(out);
 done:
     json_decref(ctx);
