@@ -104,6 +104,8 @@ typedef struct vkllm_model_info {
     uint64_t n_params;
     int32_t bos_id, eos_id;  /* -1 when absent */
     const char *backend;     /* "cpu" or "vulkan" */
+    const char *device;      /* device name (GPU or CPU model) */
+    const char *weight_type; /* most common weight type by bytes ("q4_0", "f16", ...) */
 } vkllm_model_info;
 
 void vkllm_model_get_info(const vkllm_model *model, vkllm_model_info *info);
@@ -127,6 +129,18 @@ vkllm_status vkllm_token_piece(const vkllm_model *model, int32_t id, const char 
                                size_t *len);
 
 int vkllm_token_is_eog(const vkllm_model *model, int32_t id); /* end of generation? */
+
+/* Streaming detokenizer: feed ids one by one (prompt ids too, so the
+ * first-token rules apply) and get the complete UTF-8 text they add; a token
+ * ending inside a multi-byte character is held back until it completes. */
+typedef struct vkllm_detokenizer vkllm_detokenizer;
+vkllm_status vkllm_detokenizer_create(const vkllm_model *model, vkllm_detokenizer **out);
+/* *text (borrowed, valid until the next call) receives the new text. */
+vkllm_status vkllm_detokenizer_push(vkllm_detokenizer *d, int32_t id, const char **text,
+                                    size_t *len);
+/* Emits whatever is still held back (an incomplete character at the end). */
+void vkllm_detokenizer_flush(vkllm_detokenizer *d, const char **text, size_t *len);
+void vkllm_detokenizer_destroy(vkllm_detokenizer *d);
 
 /* ---- sessions (KV cache + sampler) -------------------------------------- */
 
@@ -156,9 +170,17 @@ void vkllm_session_destroy(vkllm_session *s);
 /* Appends tokens to the sequence and computes logits of the last one. */
 vkllm_status vkllm_session_eval(vkllm_session *s, const int32_t *ids, size_t n);
 
-/* Logits of every evaluated position of the last eval call (n * n_vocab floats),
- * when the session was asked for them with vkllm_session_set_all_logits. */
-void vkllm_session_set_all_logits(vkllm_session *s, int on);
+/* Which logits an eval keeps on the host:
+ *   AUTO: the last position's; with greedy sampling only the argmax (computed on
+ *         the device), so vkllm_session_logits returns NULL;
+ *   LAST: the last position's;  ALL: every evaluated position's. */
+typedef enum vkllm_logits_mode {
+    VKLLM_LOGITS_AUTO = 0,
+    VKLLM_LOGITS_LAST,
+    VKLLM_LOGITS_ALL
+} vkllm_logits_mode;
+void vkllm_session_set_logits_mode(vkllm_session *s, vkllm_logits_mode mode);
+/* Logits kept by the last eval (*n_rows rows of n_vocab floats), or NULL. */
 const float *vkllm_session_logits(const vkllm_session *s, size_t *n_rows);
 
 /* Samples the next token from the last logits with the session's settings. */

@@ -15,6 +15,10 @@
  * Attention for a token at position p of slot s covers positions 0..p of s
  * (causal), which kv_write must already have stored.
  *
+ * Aliasing: rmsnorm, silu_mul and add accept out == an input (in place);
+ * other ops need distinct buffers. Host arrays passed to ops (the batch,
+ * gather_rows' rows) stay valid until end().
+ *
  * Thread safety: one backend instance is driven by one thread at a time. */
 #ifndef VKLLM_BACKEND_BACKEND_H
 #define VKLLM_BACKEND_BACKEND_H

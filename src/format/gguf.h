@@ -15,8 +15,15 @@
  * Everything is validated in gguf_open: counts against remaining bytes, strings
  * as UTF-8 (keys and tensor names), tensor types, dims, sizes (overflow-checked)
  * and offset+size within the file. After a successful open, all accessors are
- * safe. Strings returned are NUL-terminated copies owned by the gguf handle
- * (string values may contain NUL bytes: use the length). */
+ * safe. Keys, tensor names and string values returned are NUL-terminated
+ * copies owned by the gguf handle (string values may contain NUL bytes: use the
+ * length). Elements of string arrays (gguf_arr_str, gguf_kv_arr_str) are NOT
+ * copied and NOT NUL-terminated: they point into the mapping, valid until
+ * gguf_close; always use the returned length. Keys and tensor names never
+ * contain NUL bytes (rejected at open). Arrays of arrays are rejected.
+ * An unknown tensor type id (no known block geometry) fails the open with
+ * VKLLM_ERR_UNSUPPORTED; known types vkllm cannot compute (dtype_supported()
+ * == 0) open fine, with nbytes computed, so callers decide. */
 #ifndef VKLLM_FORMAT_GGUF_H
 #define VKLLM_FORMAT_GGUF_H
 
@@ -56,6 +63,9 @@ typedef struct gguf_tensor {
 typedef struct gguf gguf;
 
 vkllm_status gguf_open(const char *path, gguf **out);
+/* Same, over bytes already in memory (borrowed: they must outlive the handle);
+ * name is used in messages. For tests, fuzzing and embedded data. */
+vkllm_status gguf_open_memory(const void *data, size_t size, const char *name, gguf **out);
 void gguf_close(gguf *g);
 
 uint32_t gguf_version(const gguf *g);
@@ -83,9 +93,10 @@ vkllm_status gguf_get_str(const gguf *g, const char *key, const char **s, size_t
 /* Arrays: element type and count; elements by index. */
 vkllm_status gguf_get_arr(const gguf *g, const char *key, gguf_vtype *elem_type, uint64_t *n);
 /* Raw pointer to the elements of a numeric array (little-endian, packed, may be
- * unaligned: copy with memcpy). */
+ * unaligned: copy with memcpy); NULL when absent, not an array or a string array. */
 const void *gguf_arr_data(const gguf *g, const char *key);
-/* i-th string of a string array (i < n checked; returns NULL when out of range). */
+/* i-th string of a string array (i < n checked; returns NULL when out of range,
+ * absent or not a string array). Points into the mapping, NOT NUL-terminated. */
 const char *gguf_arr_str(const gguf *g, const char *key, uint64_t i, size_t *len);
 
 /* Generic value access by kv index, for `vkllm info` and the GGUF writer. */

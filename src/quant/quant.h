@@ -57,7 +57,15 @@ int quant_dequantize_row(uint32_t t, const void *src, float *dst, int64_t n);
 int quant_quantize_row(uint32_t t, const float *src, void *dst, int64_t n);
 
 /* Dot product of one weight row of type t (n elements) with f32 x.
- * The reference path: exact to float rounding of a dequantize-then-dot. */
+ * The reference path: exact to float rounding of a dequantize-then-dot
+ * (accumulated in double). Returns NaN for an unsupported type or a bad n. */
 float quant_dot_f32(uint32_t t, const void *row, const float *x, int64_t n);
+
+/* The type to store a row of ne0 elements in when t was asked for: t itself
+ * when ne0 is a multiple of t's block size; otherwise a K-quant falls back to
+ * the 32-element type of similar quality when ne0 % 32 == 0 (Q4_K -> Q5_0,
+ * Q5_K -> Q5_1, Q6_K -> Q8_0), and anything else to F16. Returns -1 for an
+ * unsupported t or ne0 <= 0. (Pure: sets no error message.) */
+int quant_fallback_type(uint32_t t, int64_t ne0);
 
 #endif

@@ -15,14 +15,21 @@
 
 #include "core/buf.h"
 #include "format/gguf.h"
+#include "tokenizer/tok_spec.h"
 #include "vkllm.h"
 
 typedef struct tokenizer tokenizer;
 
+/* Compiles a spec into a tokenizer. Takes ownership of the spec's contents in
+ * every case (the spec is left zeroed, also on failure). Fails on out-of-range
+ * special/added ids, token types outside 1..6, bad regexes. */
+vkllm_status tokenizer_build(tok_spec *spec, tokenizer **out);
+
 vkllm_status tokenizer_from_gguf(const gguf *g, tokenizer **out);
 /* path: a tokenizer.json file or a folder containing one. */
 vkllm_status tokenizer_from_hf(const char *path, tokenizer **out);
-/* llama2.c tokenizer file; n_vocab comes from the checkpoint header. */
+/* llama2.c tokenizer file; n_vocab comes from the checkpoint header.
+ * Layout: i32 max_token_length, then per token: f32 score, i32 len, len bytes. */
 vkllm_status tokenizer_from_llama2c(const char *path, int n_vocab, tokenizer **out);
 void tokenizer_free(tokenizer *t);
 

@@ -35,4 +35,22 @@ int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf
 /* Reports vkllm_last_error() and returns 1. */
 int cli_fail_status(const char *cmd, vkllm_status s);
 
+
+/* Options shared by the commands that load a model (cli_model.c). */
+typedef struct cli_model_opts {
+    const char *model;
+    vkllm_model_params mp;
+    vkllm_session_params sp;
+} cli_model_opts;
+
+void cli_model_opts_init(cli_model_opts *o);
+/* Consumes argv[*i] (and its value) when it is a model/backend/sampling/context
+ * flag: returns 1 consumed, 0 not ours, -1 bad value (message printed). */
+int cli_model_flag(const char *cmd, int argc, char **argv, int *i, cli_model_opts *o);
+/* Help text for those flags. */
+extern const char cli_model_help[];
+/* Loads o->model with o->mp; prints the error and returns NULL on failure. */
+vkllm_model *cli_load_model(const char *cmd, const cli_model_opts *o);
+double cli_now(void); /* monotonic seconds */
+
 #endif
