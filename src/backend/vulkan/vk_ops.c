@@ -159,10 +159,10 @@ static vkllm_status vk_rope(backend *base, bk_buf *x, int n_heads, const bk_rope
     int half = r->n_dims / 2;
     float *inv = mem_calloc((size_t)half, sizeof *inv);
     if (!inv) return err_set(VKLLM_ERR_NOMEM, "vulkan: out of memory");
+    /* as the HF reference computes it, in f32 (the CPU backend does the same) */
     for (int i = 0; i < half; i++) {
-        double f = pow((double)r->theta, -2.0 * i / r->n_dims);
-        if (r->freq_factors) f /= (double)r->freq_factors[i];
-        inv[i] = (float)f;
+        inv[i] = 1.0f / powf(r->theta, (float)(2 * i) / (float)r->n_dims);
+        if (r->freq_factors) inv[i] = inv[i] / r->freq_factors[i];
     }
     vk_bind fb;
     vkllm_status s = vk_arena_push(b, inv, (size_t)half * 4, &fb);

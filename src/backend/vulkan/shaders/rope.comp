@@ -1,8 +1,8 @@
 #version 450
 // rope.comp — rotary position embedding in place on x [n_tok][n_heads][head_dim].
 // One thread per rotated pair; mode 0 rotates (x[2i], x[2i+1]), mode 1
-// (x[i], x[i + n_dims/2]). inv_freq[i] (computed on the host, in double, with
-// the frequency factors applied) gives the angle pos * inv_freq[i], reduced
+// (x[i], x[i + n_dims/2]). inv_freq[i] (computed on the host in f32, with the
+// frequency factors applied) gives the angle pos * inv_freq[i], reduced
 // to [-pi, pi] before sin/cos so large positions keep their accuracy.
 // Bindings: 0 x, 1 batch info (pos at pos_off), 2 inv_freq [n_dims/2].
 #include "../vk_shader_iface.h"
