@@ -90,7 +90,7 @@ static vkllm_status vk_weight_upload_into(vk_backend *b, const wtensor *t, bk_we
         return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: weight '%s': %s [%lld x %lld] needs %llu bytes, has %llu",
                        w->name, dtype_name(t->type), (long long)t->ne1, (long long)t->ne0,
                        (unsigned long long)w->row_bytes * (unsigned long long)t->ne1, (unsigned long long)t->nbytes);
-    VkDeviceSize total;
+    VkDeviceSize total = 0;
     TRY(vk_weight_plan(b, w, &total));
     char what[128];
     snprintf(what, sizeof what, "weight '%s'", w->name);
