@@ -1,0 +1,89 @@
+#version 450
+// attention.comp — out[t][h] = softmax(q[t][h] . K^T * scale) V over positions
+// 0..pos[t] of slot seq[t], one workgroup per (head, token). Positions go
+// in chunks of VK_WG: each thread scores one position, then the chunk is
+// folded into a running (max, sum, acc) — online softmax — with each thread
+// owning head dims tid, tid + VK_WG, ...
+// Bindings: 0 out [n_tok][n_heads*D], 1 q, 2 K cache (layer), 3 V cache, 4 batch info.
+#include "../vk_shader_iface.h"
+
+layout(local_size_x = VK_WG) in;
+
+layout(std430, binding = 0) writeonly buffer OBuf { float O[]; };
+layout(std430, binding = 1) readonly buffer QBuf { float Q[]; };
+layout(std430, binding = 2) readonly buffer KcBuf { uint Kc[]; };
+layout(std430, binding = 3) readonly buffer VcBuf { uint Vc[]; };
+layout(std430, binding = 4) readonly buffer IBuf { int Info[]; };
+
+layout(push_constant) uniform PC {
+    uint n_tok, n_heads, n_kv_heads, head_dim, block_size, max_blocks, kv_f16;
+    float scale;
+    uint pos_off, seq_off, bt_off;
+} pc;
+
+#include "common/kv.glsl"
+#include "common/reduce.glsl"
+
+shared float q_s[VK_WG * VK_ATT_DPT];
+shared float p_s[VK_WG];
+shared uint base_s[VK_WG];
+
+float kc_at(uint i) {
+    if (pc.kv_f16 != 0u) return unpackHalf2x16(Kc[i >> 1])[i & 1u];
+    return uintBitsToFloat(Kc[i]);
+}
+float vc_at(uint i) {
+    if (pc.kv_f16 != 0u) return unpackHalf2x16(Vc[i >> 1])[i & 1u];
+    return uintBitsToFloat(Vc[i]);
+}
+
+void main() {
+    uint tid = gl_LocalInvocationID.x;
+    uint h = gl_WorkGroupID.x, t = gl_WorkGroupID.y;
+    if (h >= pc.n_heads || t >= pc.n_tok) return;
+    uint D = pc.head_dim;
+    uint kh = h / (pc.n_heads / pc.n_kv_heads);
+    uint row = pc.n_kv_heads * D;
+    uint qb = (t * pc.n_heads + h) * D;
+    for (uint d = tid; d < D; d += VK_WG) q_s[d] = Q[qb + d];
+    barrier();
+
+    uint p = uint(Info[pc.pos_off + t]);
+    uint s = uint(Info[pc.seq_off + t]);
+    float m = -3.0e38, l = 0.0;
+    float acc[VK_ATT_DPT];
+    for (uint k = 0u; k < VK_ATT_DPT; k++) acc[k] = 0.0;
+
+    for (uint c0 = 0u; c0 <= p; c0 += VK_WG) {
+        uint j = c0 + tid;
+        float sc = -3.0e38;
+        if (j <= p) {
+            uint base = kv_slot_index(s, j, pc.bt_off, pc.max_blocks, pc.block_size) * row + kh * D;
+            base_s[tid] = base;
+            float dot = 0.0;
+            for (uint d = 0u; d < D; d++) dot += q_s[d] * kc_at(base + d);
+            sc = dot * pc.scale;
+        }
+        float m_new = max(m, wg_max(sc));
+        float pj = j <= p ? exp(sc - m_new) : 0.0;
+        float alpha = exp(m - m_new);
+        l = l * alpha + wg_sum(pj);
+        p_s[tid] = pj;
+        barrier();
+        uint n_c = min(uint(VK_WG), p - c0 + 1u);
+        for (uint k = 0u; k < VK_ATT_DPT; k++) {
+            uint d = tid + k * VK_WG;
+            if (d >= D) break;
+            float a = acc[k] * alpha;
+            for (uint i = 0u; i < n_c; i++) a += p_s[i] * vc_at(base_s[i] + d);
+            acc[k] = a;
+        }
+        m = m_new;
+        barrier();
+    }
+    for (uint k = 0u; k < VK_ATT_DPT; k++) {
+        uint d = tid + k * VK_WG;
+        if (d >= D) break;
+        O[qb + d] = acc[k] / l;
+    }
+}

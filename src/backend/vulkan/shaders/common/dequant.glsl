@@ -1,0 +1,142 @@
+// dequant.glsl — decodes one "unit" of 32 consecutive elements of a weight
+// row to f32, for the weight type chosen by a TYPE_* define. Needs bytes.glsl.
+// rb: byte offset of the row in Wd; u: unit index in the row (elements
+// 32u..32u+31); ne0: row length (float types may end mid-unit: padded with 0).
+// Quantized layouts are those of quant.h (GGUF/ggml blocks); a K-type block
+// of 256 holds 8 units.
+
+void unit_dequant(uint rb, uint u, uint ne0, out float w[32]) {
+#if defined(TYPE_F32) || defined(TYPE_F16) || defined(TYPE_BF16)
+    for (uint i = 0u; i < 32u; i++) {
+        uint k = u * 32u + i;
+        float v = 0.0;
+        if (k < ne0) {
+#if defined(TYPE_F32)
+            v = rd_f32(rb + k * 4u);
+#elif defined(TYPE_F16)
+            v = rd_f16(rb + k * 2u);
+#else
+            v = rd_bf16(rb + k * 2u);
+#endif
+        }
+        w[i] = v;
+    }
+#elif defined(TYPE_Q8_0)
+    uint o = rb + u * 34u;
+    float d = rd_f16(o);
+    for (uint j = 0u; j < 8u; j++) {
+        uint q = rd_u32(o + 2u + 4u * j);
+        for (uint b = 0u; b < 4u; b++) {
+            int qi = int(q << (24u - 8u * b)) >> 24;   // sign-extend byte b
+            w[4u * j + b] = d * float(qi);
+        }
+    }
+#elif defined(TYPE_Q4_0) || defined(TYPE_Q4_1)
+#if defined(TYPE_Q4_0)
+    uint o = rb + u * 18u;
+    float d = rd_f16(o), m = -8.0 * d;
+    uint qo = o + 2u;
+#else
+    uint o = rb + u * 20u;
+    float d = rd_f16(o), m = rd_f16(o + 2u);
+    uint qo = o + 4u;
+#endif
+    for (uint j = 0u; j < 4u; j++) {
+        uint q = rd_u32(qo + 4u * j);
+        for (uint b = 0u; b < 4u; b++) {
+            uint by = (q >> (8u * b)) & 0xFFu;
+            w[4u * j + b] = d * float(by & 15u) + m;
+            w[16u + 4u * j + b] = d * float(by >> 4) + m;
+        }
+    }
+#elif defined(TYPE_Q5_0) || defined(TYPE_Q5_1)
+#if defined(TYPE_Q5_0)
+    uint o = rb + u * 22u;
+    float d = rd_f16(o), m = -16.0 * d;
+    uint qh = rd_u32(o + 2u);
+    uint qo = o + 6u;
+#else
+    uint o = rb + u * 24u;
+    float d = rd_f16(o), m = rd_f16(o + 2u);
+    uint qh = rd_u32(o + 4u);
+    uint qo = o + 8u;
+#endif
+    for (uint j = 0u; j < 4u; j++) {
+        uint q = rd_u32(qo + 4u * j);
+        for (uint b = 0u; b < 4u; b++) {
+            uint e = 4u * j + b;
+            uint by = (q >> (8u * b)) & 0xFFu;
+            uint lo = (by & 15u) | (((qh >> e) & 1u) << 4);
+            uint hi = (by >> 4) | (((qh >> (e + 16u)) & 1u) << 4);
+            w[e] = d * float(lo) + m;
+            w[16u + e] = d * float(hi) + m;
+        }
+    }
+#elif defined(TYPE_Q4_K) || defined(TYPE_Q5_K)
+#if defined(TYPE_Q4_K)
+    uint o = rb + (u >> 3) * 144u;
+    uint qo = o + 16u;
+#else
+    uint o = rb + (u >> 3) * 176u;
+    uint qho = o + 16u;
+    uint qo = o + 48u;
+#endif
+    uint s = u & 7u;
+    float d = rd_f16(o), dmin = rd_f16(o + 2u);
+    // 6-bit scale and min of sub-block s, packed in scales[12] at o+4
+    uint sc, mn;
+    if (s < 4u) {
+        sc = rd_u8(o + 4u + s) & 63u;
+        mn = rd_u8(o + 8u + s) & 63u;
+    } else {
+        uint a = rd_u8(o + 8u + s);      // scales[s+4]
+        sc = (a & 15u) | ((rd_u8(o + s) >> 6) << 4);        // scales[s-4]
+        mn = (a >> 4) | ((rd_u8(o + 4u + s) >> 6) << 4);    // scales[s]
+    }
+    float dl = d * float(sc), ml = dmin * float(mn);
+    uint c = s >> 1, sh = (s & 1u) * 4u;
+    for (uint j = 0u; j < 8u; j++) {
+        uint q = rd_u32(qo + 32u * c + 4u * j);
+#if defined(TYPE_Q5_K)
+        uint h = rd_u32(qho + 4u * j);
+#endif
+        for (uint b = 0u; b < 4u; b++) {
+            uint v = (q >> (8u * b + sh)) & 15u;
+#if defined(TYPE_Q5_K)
+            v |= ((h >> (8u * b + s)) & 1u) << 4;
+#endif
+            w[4u * j + b] = dl * float(v) - ml;
+        }
+    }
+#elif defined(TYPE_Q6_K)
+    uint o = rb + (u >> 3) * 210u;
+    uint s = u & 7u, n = s >> 2, k = s & 3u;
+    float d = rd_f16(o + 208u);
+    uint qlo = o + 64u * n + 32u * (k & 1u);
+    uint qho = o + 128u + 32u * n;
+    uint sh = 4u * (k >> 1);
+    uint hs = 2u * k;
+    uint sco = o + 192u + 8u * n + 2u * k;
+    float d0 = d * float(int(rd_u8(sco) << 24) >> 24);
+    float d1 = d * float(int(rd_u8(sco + 1u) << 24) >> 24);
+    for (uint j = 0u; j < 8u; j++) {
+        uint ql = rd_u32(qlo + 4u * j);
+        uint qh = rd_u32(qho + 4u * j);
+        for (uint b = 0u; b < 4u; b++) {
+            uint l = 4u * j + b;
+            int v = int(((ql >> (8u * b + sh)) & 15u) | (((qh >> (8u * b + hs)) & 3u) << 4)) - 32;
+            w[l] = (l < 16u ? d0 : d1) * float(v);
+        }
+    }
+#else
+#error "unit_dequant: no TYPE_* define"
+#endif
+}
+
+uint unit_count(uint ne0) {
+#if defined(TYPE_F32) || defined(TYPE_F16) || defined(TYPE_BF16)
+    return (ne0 + 31u) / 32u;
+#else
+    return ne0 / 32u;
+#endif
+}

@@ -1,0 +1,345 @@
+/* vk_backend.c — the Vulkan backend's vtable outside the ops: creation and
+ * destruction, weights (uploaded in their stored type, split by rows into
+ * shards that each fit one storage binding), activation buffers, the paged
+ * KV cache, and the forward-pass bracket. The ops are in vk_ops.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "backend/vulkan/vk_backend.h"
+#include "backend/vulkan/vk_internal.h"
+#include "core/ckmath.h"
+#include "core/dtype.h"
+#include "core/err.h"
+#include "core/mem.h"
+
+static VkDeviceSize vk_align(const vk_backend *b) {
+    return b->d.info.min_storage_align > 4 ? b->d.info.min_storage_align : 4;
+}
+
+static void vk_destroy(backend *base) {
+    vk_backend *b = (vk_backend *)base;
+    if (!b) return;
+    if (b->d.dev) {
+        vkDeviceWaitIdle(b->d.dev);
+        vk_buffer_destroy(b, &b->staging);
+        vk_buffer_destroy(b, &b->dummy);
+        vk_arena_destroy(b);
+        vk_submit_destroy(b);
+        vk_pipeline_destroy(b);
+    }
+    vk_device_close(&b->d);
+    mem_free(b);
+}
+
+static void vk_weight_free(backend *base, bk_weight *w) {
+    if (!w) return;
+    vk_buffer_destroy((vk_backend *)base, &w->b);
+    mem_free(w->shards);
+    mem_free(w);
+}
+
+static int vk_weight_type_ok(uint32_t t) {
+    switch (t) {
+    case DTYPE_F32: case DTYPE_F16: case DTYPE_BF16: case DTYPE_Q8_0: case DTYPE_Q4_0: case DTYPE_Q4_1:
+    case DTYPE_Q5_0: case DTYPE_Q5_1: case DTYPE_Q4_K: case DTYPE_Q5_K: case DTYPE_Q6_K: return 1;
+    default: return 0;
+    }
+}
+
+/* Plans the shards: as many whole rows as fit the binding limit (with one
+ * word of padding for the shaders' unaligned reads), each at an aligned offset. */
+static vkllm_status vk_weight_plan(vk_backend *b, bk_weight *w, VkDeviceSize *total) {
+    uint64_t limit = b->weight_limit;
+    if (w->row_bytes + 8 > limit)
+        return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: weight '%s': a row of %llu bytes exceeds the binding limit %llu",
+                       w->name, (unsigned long long)w->row_bytes, (unsigned long long)limit);
+    int64_t per = (int64_t)((limit - 8) / w->row_bytes);
+    int64_t n = (w->ne1 + per - 1) / per;
+    if (n > (1 << 20)) return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: weight '%s': too many shards", w->name);
+    w->shards = mem_calloc((size_t)n, sizeof *w->shards);
+    if (!w->shards) return err_set(VKLLM_ERR_NOMEM, "vulkan: out of memory");
+    w->n_shards = (int)n;
+    uint64_t off = 0;
+    for (int64_t i = 0; i < n; i++) {
+        vk_shard *s = &w->shards[i];
+        s->row0 = i * per;
+        s->rows = w->ne1 - s->row0 < per ? w->ne1 - s->row0 : per;
+        uint64_t bytes = (uint64_t)s->rows * w->row_bytes, range;
+        if (!ckmath_align(bytes, 4, &range) || !ckmath_add(range, 4, &range) || !ckmath_align(off, vk_align(b), &off))
+            return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: weight '%s' too large", w->name);
+        s->off = off;
+        s->range = range;
+        if (!ckmath_add(off, range, &off)) return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: weight '%s' too large", w->name);
+    }
+    *total = off;
+    return VKLLM_OK;
+}
+
+static vkllm_status vk_weight_upload_into(vk_backend *b, const wtensor *t, bk_weight *w) {
+    if (!t->data || t->ne0 <= 0 || t->ne1 <= 0)
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: weight '%s': empty or without data", w->name);
+    if (!vk_weight_type_ok(t->type))
+        return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: weight '%s': type %s not supported", w->name,
+                       dtype_name(t->type));
+    w->type = t->type;
+    w->ne0 = t->ne0;
+    w->ne1 = t->ne1;
+    w->row_bytes = dtype_row_bytes(t->type, (uint64_t)t->ne0);
+    uint64_t need;
+    if (!w->row_bytes || !ckmath_mul(w->row_bytes, (uint64_t)t->ne1, &need) || need != t->nbytes)
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: weight '%s': %s [%lld x %lld] needs %llu bytes, has %llu",
+                       w->name, dtype_name(t->type), (long long)t->ne1, (long long)t->ne0,
+                       (unsigned long long)w->row_bytes * (unsigned long long)t->ne1, (unsigned long long)t->nbytes);
+    VkDeviceSize total = 0;
+    TRY(vk_weight_plan(b, w, &total));
+    char what[128];
+    snprintf(what, sizeof what, "weight '%s'", w->name);
+    TRY(vk_buffer_create(b, total, 0, what, &w->b));
+    for (int i = 0; i < w->n_shards; i++) {
+        const vk_shard *s = &w->shards[i];
+        TRY(vk_buffer_upload(b, &w->b, s->off, (const char *)t->data + (uint64_t)s->row0 * w->row_bytes,
+                             (size_t)((uint64_t)s->rows * w->row_bytes)));
+    }
+    return VKLLM_OK;
+}
+
+static vkllm_status vk_weight_upload(backend *base, const wtensor *t, bk_weight **out) {
+    vk_backend *b = (vk_backend *)base;
+    *out = NULL;
+    bk_weight *w = mem_calloc(1, sizeof *w);
+    if (!w) return err_set(VKLLM_ERR_NOMEM, "vulkan: out of memory");
+    snprintf(w->name, sizeof w->name, "%s", t->name ? t->name : "?");
+    vkllm_status s = vk_weight_upload_into(b, t, w);
+    if (s != VKLLM_OK) {
+        vk_weight_free(base, w);
+        return s;
+    }
+    *out = w;
+    return VKLLM_OK;
+}
+
+static vkllm_status vk_buf_alloc(backend *base, size_t bytes, bk_buf **out) {
+    vk_backend *b = (vk_backend *)base;
+    *out = NULL;
+    if (bytes == 0 || bytes > b->d.info.max_storage_range)
+        return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: activation buffer of %zu bytes (device binding limit %llu)",
+                       bytes, (unsigned long long)b->d.info.max_storage_range);
+    bk_buf *buf = mem_calloc(1, sizeof *buf);
+    if (!buf) return err_set(VKLLM_ERR_NOMEM, "vulkan: out of memory");
+    vkllm_status s = vk_buffer_create(b, bytes, 0, "activation buffer", &buf->b);
+    if (s != VKLLM_OK) {
+        mem_free(buf);
+        return s;
+    }
+    buf->bytes = bytes;
+    *out = buf;
+    return VKLLM_OK;
+}
+
+static void vk_buf_free(backend *base, bk_buf *buf) {
+    if (!buf) return;
+    vk_buffer_destroy((vk_backend *)base, &buf->b);
+    mem_free(buf);
+}
+
+static vkllm_status vk_range_ok(const char *what, size_t off, size_t bytes, size_t size) {
+    if (off > size || bytes > size - off)
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s of %zu bytes at %zu past buffer end %zu", what, bytes, off,
+                       size);
+    return VKLLM_OK;
+}
+
+static vkllm_status vk_buf_write(backend *base, bk_buf *buf, size_t off, const void *src, size_t bytes) {
+    vk_backend *b = (vk_backend *)base;
+    TRY(vk_range_ok("buf_write", off, bytes, buf->bytes));
+    if (bytes == 0) return VKLLM_OK;
+    if (!b->in_pass) return vk_buffer_upload(b, &buf->b, off, src, bytes);
+    /* inside a pass the write must happen in order with the recorded ops */
+    vk_bind src_b;
+    TRY(vk_arena_push(b, src, bytes, &src_b));
+    vk_barrier_all(b);
+    VkBufferCopy r = {.srcOffset = src_b.off, .dstOffset = off, .size = bytes};
+    vkCmdCopyBuffer(b->cmd, src_b.buf, buf->b.buf, 1, &r);
+    vk_barrier_all(b);
+    return VKLLM_OK;
+}
+
+static vkllm_status vk_buf_read(backend *base, const bk_buf *buf, size_t off, void *dst, size_t bytes) {
+    vk_backend *b = (vk_backend *)base;
+    TRY(vk_range_ok("buf_read", off, bytes, buf->bytes));
+    if (b->in_pass) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: buf_read inside a forward pass (before end())");
+    if (b->lost) return err_set(VKLLM_ERR_DEVICE_LOST, "vulkan: the device was lost earlier");
+    if (bytes == 0) return VKLLM_OK;
+    return vk_buffer_download(b, &buf->b, off, dst, bytes);
+}
+
+static vkllm_status vk_kv_alloc(backend *base, const bk_kv_desc *d, bk_kv **out) {
+    vk_backend *b = (vk_backend *)base;
+    *out = NULL;
+    if (d->n_layers <= 0 || d->n_kv_heads <= 0 || d->head_dim <= 0 || d->block_size <= 0 || d->n_blocks <= 0 ||
+        (d->type != DTYPE_F32 && d->type != DTYPE_F16) || (d->type == DTYPE_F16 && d->head_dim % 2))
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: kv cache: bad shape (%d layers, %d heads, dim %d, %d blocks of %d, %s)",
+                       d->n_layers, d->n_kv_heads, d->head_dim, d->n_blocks, d->block_size, dtype_name(d->type));
+    uint64_t lb = d->type == DTYPE_F16 ? 2 : 4, stride, total;
+    int ok = ckmath_mul(lb, (uint64_t)d->n_kv_heads, &lb) && ckmath_mul(lb, (uint64_t)d->head_dim, &lb) &&
+             ckmath_mul(lb, (uint64_t)d->block_size, &lb) && ckmath_mul(lb, (uint64_t)d->n_blocks, &lb) &&
+             ckmath_align(lb, vk_align(b), &stride) && ckmath_mul(stride, 2 * (uint64_t)d->n_layers, &total);
+    if (!ok || lb > b->d.info.max_storage_range)
+        return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: kv cache: %llu bytes per layer exceed the binding limit %llu",
+                       (unsigned long long)lb, (unsigned long long)b->d.info.max_storage_range);
+    bk_kv *kv = mem_calloc(1, sizeof *kv);
+    if (!kv) return err_set(VKLLM_ERR_NOMEM, "vulkan: out of memory");
+    vkllm_status s = vk_buffer_create(b, total, 0, "kv cache", &kv->b);
+    if (s != VKLLM_OK) {
+        mem_free(kv);
+        return s;
+    }
+    kv->d = *d;
+    kv->layer_bytes = lb;
+    kv->layer_stride = stride;
+    *out = kv;
+    return VKLLM_OK;
+}
+
+static void vk_kv_free(backend *base, bk_kv *kv) {
+    if (!kv) return;
+    vk_buffer_destroy((vk_backend *)base, &kv->b);
+    mem_free(kv);
+}
+
+static vkllm_status vk_kv_copy_block(backend *base, bk_kv *kv, int src, int dst) {
+    vk_backend *b = (vk_backend *)base;
+    if (src < 0 || dst < 0 || src >= kv->d.n_blocks || dst >= kv->d.n_blocks)
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: kv_copy_block %d -> %d outside 0..%d", src, dst,
+                       kv->d.n_blocks - 1);
+    if (src == dst) return VKLLM_OK;
+    VkDeviceSize blk = kv->layer_bytes / (VkDeviceSize)kv->d.n_blocks;
+    int n = 2 * kv->d.n_layers;
+    VkBufferCopy *r = mem_calloc((size_t)n, sizeof *r);
+    if (!r) return err_set(VKLLM_ERR_NOMEM, "vulkan: out of memory");
+    for (int i = 0; i < n; i++)
+        r[i] = (VkBufferCopy){(VkDeviceSize)i * kv->layer_stride + (VkDeviceSize)src * blk,
+                              (VkDeviceSize)i * kv->layer_stride + (VkDeviceSize)dst * blk, blk};
+    vkllm_status s = VKLLM_OK;
+    if (b->in_pass) {
+        vk_barrier_all(b);
+        vkCmdCopyBuffer(b->cmd, kv->b.buf, kv->b.buf, (uint32_t)n, r);
+        vk_barrier_all(b);
+    } else {
+        VkCommandBuffer cmd;
+        s = vk_imm_begin(b, &cmd);
+        if (s == VKLLM_OK) {
+            vkCmdCopyBuffer(cmd, kv->b.buf, kv->b.buf, (uint32_t)n, r);
+            s = vk_imm_end(b);
+        }
+    }
+    mem_free(r);
+    return s;
+}
+
+/* Copies the batch arrays into the arena as one int32 block:
+ * [ids n][pos n][seq n][block_table n_slots*max_blocks]. */
+static vkllm_status vk_batch_upload(vk_backend *b, const bk_batch *bt) {
+    int n = bt->n_tokens;
+    if (n <= 0 || n > 65535 || !bt->ids || !bt->pos || !bt->seq || bt->n_slots < 0 || bt->max_blocks < 0)
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: begin: bad batch (%d tokens, %d slots, %d blocks)", n,
+                       bt->n_slots, bt->max_blocks);
+    uint64_t n_bt = (uint64_t)bt->n_slots * (uint64_t)bt->max_blocks;
+    if (n_bt && !bt->block_table) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: begin: no block table");
+    if (n_bt > (1u << 26)) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: begin: block table too large");
+    size_t total = (size_t)(3 * (uint64_t)n + n_bt);
+    int32_t *tmp = mem_calloc(total, sizeof *tmp);
+    if (!tmp) return err_set(VKLLM_ERR_NOMEM, "vulkan: out of memory");
+    memcpy(tmp, bt->ids, (size_t)n * 4);
+    memcpy(tmp + n, bt->pos, (size_t)n * 4);
+    memcpy(tmp + 2 * n, bt->seq, (size_t)n * 4);
+    if (n_bt) memcpy(tmp + 3 * n, bt->block_table, (size_t)n_bt * 4);
+    vkllm_status s = vk_arena_push(b, tmp, total * 4, &b->info);
+    mem_free(tmp);
+    b->off_ids = 0;
+    b->off_pos = (uint32_t)n;
+    b->off_seq = 2u * (uint32_t)n;
+    b->off_bt = 3u * (uint32_t)n;
+    return s;
+}
+
+static vkllm_status vk_begin(backend *base, const bk_batch *bt) {
+    vk_backend *b = (vk_backend *)base;
+    if (b->in_pass) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: begin() inside a forward pass");
+    if (!bt) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: begin() without a batch");
+    TRY(vk_pass_begin(b));
+    b->in_pass = 1;
+    b->batch = bt;
+    vkllm_status s = vk_batch_upload(b, bt);
+    if (s != VKLLM_OK) {
+        vkEndCommandBuffer(b->cmd);
+        b->in_pass = 0;
+        b->batch = NULL;
+    }
+    return s;
+}
+
+static vkllm_status vk_end(backend *base) {
+    vk_backend *b = (vk_backend *)base;
+    if (!b->in_pass) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: end() without begin()");
+    b->in_pass = 0;
+    b->batch = NULL;
+    return vk_pass_end(b);
+}
+
+static backend_vt vk_vt = {
+    .name = "vulkan",
+    .destroy = vk_destroy,
+    .weight_upload = vk_weight_upload,
+    .weight_free = vk_weight_free,
+    .buf_alloc = vk_buf_alloc,
+    .buf_free = vk_buf_free,
+    .buf_write = vk_buf_write,
+    .buf_read = vk_buf_read,
+    .kv_alloc = vk_kv_alloc,
+    .kv_free = vk_kv_free,
+    .kv_copy_block = vk_kv_copy_block,
+    .begin = vk_begin,
+    .end = vk_end,
+};
+static int vk_vt_ready;
+
+static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
+    TRY(vk_device_open(&b->d, o->device_index));
+    b->max_binding_mb = o->max_binding_mb;
+    b->no_subgroup = o->no_subgroup || !b->d.info.subgroup_arith;
+    uint64_t lim = b->d.info.max_storage_range;
+    if (lim > (1ull << 31)) lim = 1ull << 31; /* shaders use 32-bit byte offsets */
+    if (o->max_binding_mb > 0 && ((uint64_t)o->max_binding_mb << 20) < lim) lim = (uint64_t)o->max_binding_mb << 20;
+    b->weight_limit = lim;
+    TRY(vk_pipeline_init(b));
+    TRY(vk_submit_init(b));
+    TRY(vk_buffer_create(b, 256, 0, "dummy buffer", &b->dummy));
+    b->base.kind = VKLLM_BACKEND_VULKAN;
+    snprintf(b->base.device_name, sizeof b->base.device_name, "%s", b->d.info.name);
+    return VKLLM_OK;
+}
+
+vkllm_status vk_backend_create_opts(const vk_backend_opts *o, backend **out) {
+    *out = NULL;
+    if (o->max_binding_mb < 0) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: max_binding_mb %d < 0", o->max_binding_mb);
+    if (!vk_vt_ready) {
+        vk_ops_install(&vk_vt);
+        vk_vt_ready = 1;
+    }
+    vk_backend *b = mem_calloc(1, sizeof *b);
+    if (!b) return err_set(VKLLM_ERR_NOMEM, "vulkan: out of memory");
+    b->base.vt = &vk_vt;
+    vkllm_status s = vk_init(b, o);
+    if (s != VKLLM_OK) {
+        vk_destroy(&b->base);
+        return s;
+    }
+    *out = &b->base;
+    return VKLLM_OK;
+}
+
+vkllm_status vk_backend_create(int device_index, int max_binding_mb, backend **out) {
+    vk_backend_opts o = {.device_index = device_index, .max_binding_mb = max_binding_mb};
+    return vk_backend_create_opts(&o, out);
+}

@@ -1,0 +1,146 @@
+/* vk_internal.h — the Vulkan backend's shared state and the functions its
+ * files export to each other (vk_memory.c, vk_pipeline.c, vk_submit.c,
+ * vk_ops.c, vk_backend.c). Nothing outside src/backend/vulkan includes it. */
+#ifndef VKLLM_VK_INTERNAL_H
+#define VKLLM_VK_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend/backend.h"
+#include "backend/vulkan/vk_device.h"
+#include "backend/vulkan/vk_shader_iface.h"
+
+/* Seconds a submission may run before it counts as a hang (device lost). */
+#define VK_FENCE_TIMEOUT_S 120
+#define VK_STAGING_BYTES (8u << 20)
+#define VK_ARENA_CHUNK (4u << 20)
+#define VK_DESC_POOL_SETS 1024
+#define VK_MAX_PIPES 64
+#define VK_HAZARD_MAX 64
+
+typedef struct vk_buffer {
+    VkBuffer buf;
+    VkDeviceMemory mem;
+    VkDeviceSize size;
+    void *map; /* persistent mapping when host-visible and coherent, else NULL */
+} vk_buffer;
+
+/* One range bound to a descriptor slot. */
+typedef struct vk_bind {
+    VkBuffer buf;
+    VkDeviceSize off, range;
+} vk_bind;
+
+struct bk_buf {
+    vk_buffer b;
+    size_t bytes;
+};
+
+/* Rows [row0, row0 + rows) of a weight live at off..off+range of the buffer. */
+typedef struct vk_shard {
+    VkDeviceSize off, range;
+    int64_t row0, rows;
+} vk_shard;
+
+struct bk_weight {
+    vk_buffer b;
+    uint32_t type;
+    int64_t ne0, ne1;
+    uint64_t row_bytes;
+    int n_shards;
+    vk_shard *shards;
+    char name[96];
+};
+
+struct bk_kv {
+    vk_buffer b;
+    bk_kv_desc d;
+    VkDeviceSize layer_bytes;  /* K (or V) of one layer */
+    VkDeviceSize layer_stride; /* aligned distance between the 2*n_layers ranges */
+};
+
+typedef struct vk_arena_chunk {
+    vk_buffer b;
+    VkDeviceSize used;
+} vk_arena_chunk;
+
+typedef struct vk_pipe {
+    char name[32];
+    uint32_t nt;
+    VkPipeline p;
+} vk_pipe;
+
+typedef struct vk_backend {
+    backend base;
+    vk_dev d;
+    int max_binding_mb, no_subgroup;
+    uint64_t weight_limit; /* bytes a weight binding may span */
+
+    VkDescriptorSetLayout dsl;
+    VkPipelineLayout layout;
+    VkPipelineCache cache;
+    vk_pipe pipes[VK_MAX_PIPES];
+    int n_pipes;
+    VkDescriptorPool *pools;
+    int n_pools, cur_pool;
+
+    VkCommandPool cpool;
+    VkCommandBuffer cmd, cmd_imm;
+    VkFence fence, fence_imm;
+    vk_buffer staging; /* host-visible bounce buffer for uploads/downloads */
+    vk_buffer dummy;   /* bound to the unused descriptor slots */
+    vk_arena_chunk *arena;
+    int n_arena, cur_arena;
+
+    /* the forward pass in recording */
+    int in_pass, lost;
+    const bk_batch *batch;
+    vk_bind info;      /* ids, pos, seq, block table in the arena */
+    uint32_t off_ids, off_pos, off_seq, off_bt; /* int32 offsets into info */
+    VkBuffer written[VK_HAZARD_MAX], read[VK_HAZARD_MAX];
+    int n_written, n_read;
+} vk_backend;
+
+/* vk_memory.c */
+vkllm_status vk_buffer_create(vk_backend *b, VkDeviceSize size, int host_visible, const char *what,
+                              vk_buffer *out);
+void vk_buffer_destroy(vk_backend *b, vk_buffer *buf);
+vkllm_status vk_buffer_upload(vk_backend *b, vk_buffer *dst, VkDeviceSize off, const void *src,
+                              size_t n);
+vkllm_status vk_buffer_download(vk_backend *b, const vk_buffer *src, VkDeviceSize off, void *dst,
+                                size_t n);
+/* Copies n bytes into the per-pass arena; *out is the bound range. */
+vkllm_status vk_arena_push(vk_backend *b, const void *data, size_t n, vk_bind *out);
+void vk_arena_reset(vk_backend *b);
+void vk_arena_destroy(vk_backend *b);
+
+/* vk_pipeline.c */
+vkllm_status vk_pipeline_init(vk_backend *b);
+void vk_pipeline_destroy(vk_backend *b);
+/* The pipeline of variant `name` with token tile nt (spec constant 0), created on first use. */
+vkllm_status vk_pipeline_get(vk_backend *b, const char *name, uint32_t nt, VkPipeline *out);
+vkllm_status vk_desc_alloc(vk_backend *b, VkDescriptorSet *out);
+vkllm_status vk_desc_reset(vk_backend *b);
+
+/* vk_submit.c */
+vkllm_status vk_submit_init(vk_backend *b);
+void vk_submit_destroy(vk_backend *b);
+/* A one-off command buffer outside the forward pass, submitted and waited on. */
+vkllm_status vk_imm_begin(vk_backend *b, VkCommandBuffer *cmd);
+vkllm_status vk_imm_end(vk_backend *b);
+vkllm_status vk_pass_begin(vk_backend *b);
+vkllm_status vk_pass_end(vk_backend *b);
+/* Hazard tracking: before an op reading `rd` and writing `wr`, emits one
+ * compute barrier when any of them was written (or `wr` read) since the last. */
+void vk_hazard(vk_backend *b, const VkBuffer *rd, int n_rd, const VkBuffer *wr, int n_wr);
+/* A full barrier around transfers recorded inside the pass. */
+void vk_barrier_all(vk_backend *b);
+/* Records one dispatch: binds n_bind ranges (others get the dummy buffer). */
+vkllm_status vk_dispatch(vk_backend *b, VkPipeline p, const vk_bind *binds, int n_bind,
+                         const void *pc, uint32_t pc_size, uint32_t gx, uint32_t gy);
+
+/* vk_ops.c */
+void vk_ops_install(backend_vt *vt);
+
+#endif

@@ -1,0 +1,323 @@
+/* vk_ops.c — the backend ops: each checks its sizes on the host, fills its
+ * push constants, marks what it reads and writes for the barrier tracker and
+ * records one dispatch (or one per weight shard / row segment) into the
+ * pass's command buffer. Kernels are in shaders/<op>.comp. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend/vulkan/vk_internal.h"
+#include "core/dtype.h"
+#include "core/err.h"
+#include "core/mem.h"
+
+/* Push constants: the same fields, in the same order, as each shader's PC block. */
+typedef struct { uint32_t ne0, n_rows, row_w0, row_out0, n_out, n_tok, row_bytes, bias_type; } pc_matmul;
+typedef struct { uint32_t ne0, row_bytes, row_lo, row_hi, n_tok, ids_off; } pc_embed;
+typedef struct { uint32_t n, n_rows, w_type; float eps; uint32_t row0; } pc_rmsnorm;
+typedef struct { uint32_t n_tok, n_heads, head_dim, n_dims, mode, pos_off; } pc_rope;
+typedef struct { uint32_t n_tok, row, block_size, max_blocks, kv_f16, pos_off, seq_off, bt_off; } pc_kv_write;
+typedef struct {
+    uint32_t n_tok, n_heads, n_kv_heads, head_dim, block_size, max_blocks, kv_f16;
+    float scale;
+    uint32_t pos_off, seq_off, bt_off;
+} pc_attention;
+typedef struct { uint32_t n; } pc_n;
+typedef struct { uint32_t n_rows, n; } pc_rows;
+_Static_assert(sizeof(pc_matmul) == 32 && sizeof(pc_matmul) <= VK_PC_MAX, "matmul push constants");
+_Static_assert(sizeof(pc_embed) == 24, "embed push constants");
+_Static_assert(sizeof(pc_rmsnorm) == 20, "rmsnorm push constants");
+_Static_assert(sizeof(pc_rope) == 24, "rope push constants");
+_Static_assert(sizeof(pc_kv_write) == 32, "kv_write push constants");
+_Static_assert(sizeof(pc_attention) == 44 && sizeof(pc_attention) <= VK_PC_MAX, "attention push constants");
+_Static_assert(sizeof(pc_n) == 4 && sizeof(pc_rows) == 8, "elementwise push constants");
+
+#define VK_MAX_GROUPS 65535u
+
+static vkllm_status vk_op_ready(vk_backend *b, const char *op) {
+    if (b->lost) return err_set(VKLLM_ERR_DEVICE_LOST, "vulkan: %s: the device was lost earlier", op);
+    if (!b->in_pass) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s outside begin()/end()", op);
+    return VKLLM_OK;
+}
+
+/* Buffer holds at least count elements of 4 bytes (count computed without overflow). */
+static vkllm_status vk_fits(const char *op, const char *what, const bk_buf *x, uint64_t a, uint64_t bb) {
+    if (!x) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s: %s is NULL", op, what);
+    if (a && bb > UINT64_MAX / 4 / a) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s: %s size overflows", op, what);
+    if (a * bb * 4 > x->bytes)
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s: %s needs %llu bytes, buffer has %zu", op, what,
+                       (unsigned long long)(a * bb * 4), x->bytes);
+    return VKLLM_OK;
+}
+
+static vk_bind vk_bb(const bk_buf *x) { return (vk_bind){x->b.buf, 0, x->bytes}; }
+
+static uint32_t vk_groups(uint64_t n) {
+    uint64_t g = (n + VK_WG - 1) / VK_WG;
+    return g == 0 ? 1 : g > VK_MAX_GROUPS ? VK_MAX_GROUPS : (uint32_t)g;
+}
+
+static const char *vk_type_tag(uint32_t t) { return dtype_name(t); }
+
+static vkllm_status vk_embed(backend *base, bk_buf *out, const bk_weight *table) {
+    vk_backend *b = (vk_backend *)base;
+    TRY(vk_op_ready(b, "embed"));
+    const bk_batch *bt = b->batch;
+    TRY(vk_fits("embed", "out", out, (uint64_t)bt->n_tokens, (uint64_t)table->ne0));
+    for (int t = 0; t < bt->n_tokens; t++)
+        if (bt->ids[t] < 0 || bt->ids[t] >= table->ne1)
+            return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: embed: token id %d outside 0..%lld", bt->ids[t],
+                           (long long)table->ne1 - 1);
+    char name[32];
+    snprintf(name, sizeof name, "embed_%s", vk_type_tag(table->type));
+    VkPipeline p;
+    TRY(vk_pipeline_get(b, name, 1, &p));
+    VkBuffer rd[1] = {b->info.buf}, wr[1] = {out->b.buf};
+    vk_hazard(b, rd, 1, wr, 1);
+    for (int i = 0; i < table->n_shards; i++) {
+        const vk_shard *s = &table->shards[i];
+        pc_embed pc = {(uint32_t)table->ne0, (uint32_t)table->row_bytes, (uint32_t)s->row0,
+                       (uint32_t)(s->row0 + s->rows), (uint32_t)bt->n_tokens, b->off_ids};
+        vk_bind bind[3] = {{table->b.buf, s->off, s->range}, b->info, vk_bb(out)};
+        TRY(vk_dispatch(b, p, bind, 3, &pc, sizeof pc, (uint32_t)bt->n_tokens, 1));
+    }
+    return VKLLM_OK;
+}
+
+static int vk_float_type(uint32_t t) { return t == DTYPE_F32 || t == DTYPE_F16 || t == DTYPE_BF16; }
+
+static vkllm_status vk_rmsnorm(backend *base, bk_buf *out, const bk_buf *x, const bk_weight *w, int n_rows, int n,
+                               float eps) {
+    vk_backend *b = (vk_backend *)base;
+    TRY(vk_op_ready(b, "rmsnorm"));
+    if (n_rows <= 0 || n <= 0 || !vk_float_type(w->type) || w->ne0 * w->ne1 != n || w->n_shards != 1)
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: rmsnorm: %d rows of %d with weight '%s' (%s, %lld values)",
+                       n_rows, n, w->name, dtype_name(w->type), (long long)(w->ne0 * w->ne1));
+    TRY(vk_fits("rmsnorm", "x", x, (uint64_t)n_rows, (uint64_t)n));
+    TRY(vk_fits("rmsnorm", "out", out, (uint64_t)n_rows, (uint64_t)n));
+    VkPipeline p;
+    TRY(vk_pipeline_get(b, "rmsnorm", 1, &p));
+    VkBuffer rd[1] = {x->b.buf}, wr[1] = {out->b.buf};
+    vk_hazard(b, rd, 1, wr, 1);
+    vk_bind bind[3] = {{w->b.buf, w->shards[0].off, w->shards[0].range}, vk_bb(x), vk_bb(out)};
+    for (uint32_t r0 = 0; r0 < (uint32_t)n_rows; r0 += VK_MAX_GROUPS) {
+        uint32_t nr = (uint32_t)n_rows - r0 < VK_MAX_GROUPS ? (uint32_t)n_rows - r0 : VK_MAX_GROUPS;
+        pc_rmsnorm pc = {(uint32_t)n, (uint32_t)n_rows, w->type, eps, r0};
+        TRY(vk_dispatch(b, p, bind, 3, &pc, sizeof pc, nr, 1));
+    }
+    return VKLLM_OK;
+}
+
+static vkllm_status vk_matmul(backend *base, bk_buf *out, const bk_weight *w, const bk_buf *x,
+                              const bk_weight *bias, int n_rows) {
+    vk_backend *b = (vk_backend *)base;
+    TRY(vk_op_ready(b, "matmul"));
+    if (n_rows <= 0 || n_rows > 65535)
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: matmul '%s': %d rows", w->name, n_rows);
+    TRY(vk_fits("matmul", "x", x, (uint64_t)n_rows, (uint64_t)w->ne0));
+    TRY(vk_fits("matmul", "out", out, (uint64_t)n_rows, (uint64_t)w->ne1));
+    uint32_t bias_type = VK_NO_BIAS;
+    vk_bind bias_b = {0};
+    if (bias) {
+        if (!vk_float_type(bias->type) || bias->ne0 * bias->ne1 != w->ne1 || bias->n_shards != 1)
+            return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: matmul '%s': bias '%s' (%s, %lld values) for %lld rows",
+                           w->name, bias->name, dtype_name(bias->type), (long long)(bias->ne0 * bias->ne1),
+                           (long long)w->ne1);
+        bias_type = bias->type;
+        bias_b = (vk_bind){bias->b.buf, bias->shards[0].off, bias->shards[0].range};
+    }
+    uint32_t nt = n_rows == 1 ? 1 : VK_MM_NT_MAX;
+    char name[32];
+    snprintf(name, sizeof name, "matmul_%s%s", vk_type_tag(w->type), b->no_subgroup ? "" : "_sg");
+    VkPipeline p;
+    TRY(vk_pipeline_get(b, name, nt, &p));
+    VkBuffer rd[1] = {x->b.buf}, wr[1] = {out->b.buf};
+    vk_hazard(b, rd, 1, wr, 1);
+    const uint32_t seg = VK_MAX_GROUPS * VK_MM_NR;
+    for (int i = 0; i < w->n_shards; i++) {
+        const vk_shard *s = &w->shards[i];
+        vk_bind bind[4] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b};
+        for (uint32_t r0 = 0; r0 < (uint32_t)s->rows; r0 += seg) {
+            uint32_t nr = (uint32_t)s->rows - r0 < seg ? (uint32_t)s->rows - r0 : seg;
+            pc_matmul pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0, (uint32_t)w->ne1,
+                            (uint32_t)n_rows, (uint32_t)w->row_bytes, bias_type};
+            TRY(vk_dispatch(b, p, bind, 4, &pc, sizeof pc, (nr + VK_MM_NR - 1) / VK_MM_NR,
+                            ((uint32_t)n_rows + nt - 1) / nt));
+        }
+    }
+    return VKLLM_OK;
+}
+
+static vkllm_status vk_rope(backend *base, bk_buf *x, int n_heads, const bk_rope *r) {
+    vk_backend *b = (vk_backend *)base;
+    TRY(vk_op_ready(b, "rope"));
+    const bk_batch *bt = b->batch;
+    if (n_heads <= 0 || r->n_dims <= 0 || r->n_dims % 2 || !(r->theta > 0) || (r->mode != BK_ROPE_NORM && r->mode != BK_ROPE_NEOX))
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: rope: %d heads, %d dims, theta %g, mode %d", n_heads, r->n_dims,
+                       (double)r->theta, (int)r->mode);
+    TRY(vk_fits("rope", "x", x, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)r->n_dims));
+    int half = r->n_dims / 2;
+    float *inv = mem_calloc((size_t)half, sizeof *inv);
+    if (!inv) return err_set(VKLLM_ERR_NOMEM, "vulkan: out of memory");
+    /* as the HF reference computes it, in f32 (the CPU backend does the same) */
+    for (int i = 0; i < half; i++) {
+        inv[i] = 1.0f / powf(r->theta, (float)(2 * i) / (float)r->n_dims);
+        if (r->freq_factors) inv[i] = inv[i] / r->freq_factors[i];
+    }
+    vk_bind fb;
+    vkllm_status s = vk_arena_push(b, inv, (size_t)half * 4, &fb);
+    mem_free(inv);
+    TRY(s);
+    VkPipeline p;
+    TRY(vk_pipeline_get(b, "rope", 1, &p));
+    VkBuffer rw[1] = {x->b.buf};
+    vk_hazard(b, rw, 1, rw, 1);
+    pc_rope pc = {(uint32_t)bt->n_tokens, (uint32_t)n_heads, (uint32_t)r->n_dims, (uint32_t)r->n_dims, (uint32_t)r->mode,
+                  b->off_pos};
+    vk_bind bind[3] = {vk_bb(x), b->info, fb};
+    return vk_dispatch(b, p, bind, 3, &pc, sizeof pc, vk_groups((uint64_t)bt->n_tokens * (uint64_t)n_heads * (uint64_t)half), 1);
+}
+
+/* Every token's slot and position, and the blocks it touches (all of 0..pos
+ * when `all`, else only the block of pos), must be valid for this cache. */
+static vkllm_status vk_check_kv(const vk_backend *b, const bk_kv *kv, const char *op, int all) {
+    const bk_batch *bt = b->batch;
+    int bs = kv->d.block_size;
+    for (int t = 0; t < bt->n_tokens; t++) {
+        int s = bt->seq[t], p = bt->pos[t];
+        if (s < 0 || s >= bt->n_slots || p < 0 || p / bs >= bt->max_blocks)
+            return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s: token %d: slot %d / position %d outside the block table (%d slots x %d blocks of %d)",
+                           op, t, s, p, bt->n_slots, bt->max_blocks, bs);
+        for (int k = all ? 0 : p / bs; k <= p / bs; k++) {
+            int blk = bt->block_table[(size_t)s * (size_t)bt->max_blocks + (size_t)k];
+            if (blk < 0 || blk >= kv->d.n_blocks)
+                return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s: slot %d block %d -> %d outside 0..%d", op, s, k, blk,
+                               kv->d.n_blocks - 1);
+        }
+    }
+    return VKLLM_OK;
+}
+
+static vk_bind vk_kv_layer(const bk_kv *kv, int layer, int v) {
+    return (vk_bind){kv->b.buf, (VkDeviceSize)(2 * layer + v) * kv->layer_stride, kv->layer_bytes};
+}
+
+static vkllm_status vk_kv_write(backend *base, bk_kv *kv, int layer, const bk_buf *k, const bk_buf *v) {
+    vk_backend *b = (vk_backend *)base;
+    TRY(vk_op_ready(b, "kv_write"));
+    const bk_batch *bt = b->batch;
+    if (layer < 0 || layer >= kv->d.n_layers)
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: kv_write: layer %d outside 0..%d", layer, kv->d.n_layers - 1);
+    uint64_t row = (uint64_t)kv->d.n_kv_heads * (uint64_t)kv->d.head_dim;
+    TRY(vk_fits("kv_write", "k", k, (uint64_t)bt->n_tokens, row));
+    TRY(vk_fits("kv_write", "v", v, (uint64_t)bt->n_tokens, row));
+    TRY(vk_check_kv(b, kv, "kv_write", 0));
+    VkPipeline p;
+    TRY(vk_pipeline_get(b, "kv_write", 1, &p));
+    VkBuffer rd[2] = {k->b.buf, v->b.buf}, wr[1] = {kv->b.buf};
+    vk_hazard(b, rd, 2, wr, 1);
+    int f16 = kv->d.type == DTYPE_F16;
+    pc_kv_write pc = {(uint32_t)bt->n_tokens, (uint32_t)row, (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks,
+                      (uint32_t)f16, b->off_pos, b->off_seq, b->off_bt};
+    vk_bind bind[5] = {vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), vk_bb(k), vk_bb(v), b->info};
+    uint64_t work = (uint64_t)bt->n_tokens * row / (f16 ? 2 : 1);
+    return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, vk_groups(work), 1);
+}
+
+static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, const bk_kv *kv, int layer, int n_heads,
+                                 float scale) {
+    vk_backend *b = (vk_backend *)base;
+    TRY(vk_op_ready(b, "attention"));
+    const bk_batch *bt = b->batch;
+    int D = kv->d.head_dim;
+    if (layer < 0 || layer >= kv->d.n_layers || n_heads <= 0 || n_heads % kv->d.n_kv_heads || D > VK_WG * VK_ATT_DPT ||
+        n_heads > 65535)
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: attention: layer %d, %d heads over %d kv heads, head dim %d",
+                       layer, n_heads, kv->d.n_kv_heads, D);
+    TRY(vk_fits("attention", "q", q, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
+    TRY(vk_fits("attention", "out", out, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
+    TRY(vk_check_kv(b, kv, "attention", 1));
+    VkPipeline p;
+    TRY(vk_pipeline_get(b, "attention", 1, &p));
+    VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};
+    vk_hazard(b, rd, 2, wr, 1);
+    pc_attention pc = {(uint32_t)bt->n_tokens, (uint32_t)n_heads, (uint32_t)kv->d.n_kv_heads, (uint32_t)D,
+                       (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks, kv->d.type == DTYPE_F16, scale,
+                       b->off_pos, b->off_seq, b->off_bt};
+    vk_bind bind[5] = {vk_bb(out), vk_bb(q), vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), b->info};
+    return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens);
+}
+
+static vkllm_status vk_binary(vk_backend *b, const char *op, bk_buf *out, const bk_buf *a, const bk_buf *bb, size_t n) {
+    TRY(vk_op_ready(b, op));
+    if (n == 0 || n > UINT32_MAX) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s: %zu values", op, n);
+    TRY(vk_fits(op, "out", out, 1, n));
+    TRY(vk_fits(op, "a", a, 1, n));
+    TRY(vk_fits(op, "b", bb, 1, n));
+    VkPipeline p;
+    TRY(vk_pipeline_get(b, op, 1, &p));
+    VkBuffer rd[2] = {a->b.buf, bb->b.buf}, wr[1] = {out->b.buf};
+    vk_hazard(b, rd, 2, wr, 1);
+    pc_n pc = {(uint32_t)n};
+    vk_bind bind[3] = {vk_bb(out), vk_bb(a), vk_bb(bb)};
+    return vk_dispatch(b, p, bind, 3, &pc, sizeof pc, vk_groups(n), 1);
+}
+
+static vkllm_status vk_silu_mul(backend *base, bk_buf *out, const bk_buf *gate, const bk_buf *up, size_t n) {
+    return vk_binary((vk_backend *)base, "silu_mul", out, gate, up, n);
+}
+
+static vkllm_status vk_add(backend *base, bk_buf *out, const bk_buf *a, const bk_buf *bb, size_t n) {
+    return vk_binary((vk_backend *)base, "add", out, a, bb, n);
+}
+
+static vkllm_status vk_gather_rows(backend *base, bk_buf *out, const bk_buf *x, const int32_t *rows, int n_rows, int n) {
+    vk_backend *b = (vk_backend *)base;
+    TRY(vk_op_ready(b, "gather_rows"));
+    if (n_rows <= 0 || n <= 0 || !rows)
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: gather_rows: %d rows of %d", n_rows, n);
+    TRY(vk_fits("gather_rows", "out", out, (uint64_t)n_rows, (uint64_t)n));
+    uint64_t x_rows = x->bytes / 4 / (uint64_t)n;
+    for (int i = 0; i < n_rows; i++)
+        if (rows[i] < 0 || (uint64_t)rows[i] >= x_rows)
+            return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: gather_rows: row %d outside 0..%llu", rows[i],
+                           (unsigned long long)x_rows - 1);
+    vk_bind rb;
+    TRY(vk_arena_push(b, rows, (size_t)n_rows * 4, &rb));
+    VkPipeline p;
+    TRY(vk_pipeline_get(b, "gather_rows", 1, &p));
+    VkBuffer rd[1] = {x->b.buf}, wr[1] = {out->b.buf};
+    vk_hazard(b, rd, 1, wr, 1);
+    pc_rows pc = {(uint32_t)n_rows, (uint32_t)n};
+    vk_bind bind[3] = {vk_bb(out), vk_bb(x), rb};
+    return vk_dispatch(b, p, bind, 3, &pc, sizeof pc, vk_groups((uint64_t)n_rows * (uint64_t)n), 1);
+}
+
+static vkllm_status vk_argmax(backend *base, bk_buf *out_ids, const bk_buf *x, int n_rows, int n) {
+    vk_backend *b = (vk_backend *)base;
+    TRY(vk_op_ready(b, "argmax"));
+    if (n_rows <= 0 || n <= 0 || (uint32_t)n_rows > VK_MAX_GROUPS)
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: argmax: %d rows of %d", n_rows, n);
+    TRY(vk_fits("argmax", "out_ids", out_ids, 1, (uint64_t)n_rows));
+    TRY(vk_fits("argmax", "x", x, (uint64_t)n_rows, (uint64_t)n));
+    VkPipeline p;
+    TRY(vk_pipeline_get(b, "argmax", 1, &p));
+    VkBuffer rd[1] = {x->b.buf}, wr[1] = {out_ids->b.buf};
+    vk_hazard(b, rd, 1, wr, 1);
+    pc_rows pc = {(uint32_t)n_rows, (uint32_t)n};
+    vk_bind bind[2] = {vk_bb(out_ids), vk_bb(x)};
+    return vk_dispatch(b, p, bind, 2, &pc, sizeof pc, (uint32_t)n_rows, 1);
+}
+
+void vk_ops_install(backend_vt *vt) {
+    vt->embed = vk_embed;
+    vt->rmsnorm = vk_rmsnorm;
+    vt->matmul = vk_matmul;
+    vt->rope = vk_rope;
+    vt->kv_write = vk_kv_write;
+    vt->attention = vk_attention;
+    vt->silu_mul = vk_silu_mul;
+    vt->add = vk_add;
+    vt->gather_rows = vk_gather_rows;
+    vt->argmax = vk_argmax;
+}

@@ -1,0 +1,139 @@
+/* vk_pipeline.c — the one descriptor-set layout (VK_NBIND storage buffers)
+ * and pipeline layout (VK_PC_MAX bytes of push constants) that every kernel
+ * shares, compute pipelines built on first use from the embedded SPIR-V with
+ * the token tile as specialization constant 0, a pipeline cache, and the
+ * descriptor pools from which each recorded op takes its set (reset at the
+ * start of every forward pass). */
+#include <string.h>
+
+#include "backend/vulkan/vk_internal.h"
+#include "backend/vulkan/vk_spirv.h"
+#include "core/err.h"
+#include "core/mem.h"
+
+vkllm_status vk_pipeline_init(vk_backend *b) {
+    VkDevice dev = b->d.dev;
+    VkDescriptorSetLayoutBinding bind[VK_NBIND];
+    for (uint32_t i = 0; i < VK_NBIND; i++)
+        bind[i] = (VkDescriptorSetLayoutBinding){.binding = i,
+                                                 .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                                 .descriptorCount = 1,
+                                                 .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
+    VkDescriptorSetLayoutCreateInfo dl = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+                                          .bindingCount = VK_NBIND,
+                                          .pBindings = bind};
+    VK_CHECK(vkCreateDescriptorSetLayout(dev, &dl, NULL, &b->dsl));
+    VkPushConstantRange pcr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .offset = 0, .size = VK_PC_MAX};
+    VkPipelineLayoutCreateInfo pl = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+                                     .setLayoutCount = 1,
+                                     .pSetLayouts = &b->dsl,
+                                     .pushConstantRangeCount = 1,
+                                     .pPushConstantRanges = &pcr};
+    VK_CHECK(vkCreatePipelineLayout(dev, &pl, NULL, &b->layout));
+    VkPipelineCacheCreateInfo pc = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
+    VK_CHECK(vkCreatePipelineCache(dev, &pc, NULL, &b->cache));
+    return VKLLM_OK;
+}
+
+void vk_pipeline_destroy(vk_backend *b) {
+    VkDevice dev = b->d.dev;
+    for (int i = 0; i < b->n_pipes; i++) vkDestroyPipeline(dev, b->pipes[i].p, NULL);
+    b->n_pipes = 0;
+    for (int i = 0; i < b->n_pools; i++) vkDestroyDescriptorPool(dev, b->pools[i], NULL);
+    mem_free(b->pools);
+    b->pools = NULL;
+    b->n_pools = 0;
+    if (b->cache) vkDestroyPipelineCache(dev, b->cache, NULL);
+    if (b->layout) vkDestroyPipelineLayout(dev, b->layout, NULL);
+    if (b->dsl) vkDestroyDescriptorSetLayout(dev, b->dsl, NULL);
+    b->cache = VK_NULL_HANDLE;
+    b->layout = VK_NULL_HANDLE;
+    b->dsl = VK_NULL_HANDLE;
+}
+
+static const vk_spirv *vk_spirv_find(const char *name) {
+    for (unsigned i = 0; i < vk_spirv_count; i++)
+        if (!strcmp(vk_spirv_table[i].name, name)) return &vk_spirv_table[i];
+    return NULL;
+}
+
+static vkllm_status vk_pipeline_build(vk_backend *b, const vk_spirv *sp, uint32_t nt, VkPipeline *out) {
+    VkDevice dev = b->d.dev;
+    VkShaderModuleCreateInfo mi = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+                                   .codeSize = sp->size,
+                                   .pCode = (const uint32_t *)(const void *)sp->code};
+    VkShaderModule mod;
+    VK_CHECK(vkCreateShaderModule(dev, &mi, NULL, &mod));
+    VkSpecializationMapEntry me = {.constantID = 0, .offset = 0, .size = sizeof(uint32_t)};
+    VkSpecializationInfo si = {.mapEntryCount = 1, .pMapEntries = &me, .dataSize = sizeof nt, .pData = &nt};
+    VkComputePipelineCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+        .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                  .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+                  .module = mod,
+                  .pName = "main",
+                  .pSpecializationInfo = &si},
+        .layout = b->layout};
+    VkResult r = vkCreateComputePipelines(dev, b->cache, 1, &ci, NULL, out);
+    vkDestroyShaderModule(dev, mod, NULL);
+    VK_CHECK(r);
+    return VKLLM_OK;
+}
+
+vkllm_status vk_pipeline_get(vk_backend *b, const char *name, uint32_t nt, VkPipeline *out) {
+    for (int i = 0; i < b->n_pipes; i++)
+        if (b->pipes[i].nt == nt && !strcmp(b->pipes[i].name, name)) {
+            *out = b->pipes[i].p;
+            return VKLLM_OK;
+        }
+    const vk_spirv *sp = vk_spirv_find(name);
+    if (!sp) return err_set(VKLLM_ERR_INTERNAL, "vulkan: no shader '%s' embedded", name);
+    if (b->n_pipes == VK_MAX_PIPES || strlen(name) >= sizeof b->pipes[0].name)
+        return err_set(VKLLM_ERR_INTERNAL, "vulkan: pipeline table full at '%s'", name);
+    VkPipeline p;
+    TRY(vk_pipeline_build(b, sp, nt, &p));
+    vk_pipe *e = &b->pipes[b->n_pipes++];
+    strcpy(e->name, name);
+    e->nt = nt;
+    e->p = p;
+    *out = p;
+    return VKLLM_OK;
+}
+
+static vkllm_status vk_pool_add(vk_backend *b) {
+    VkDescriptorPoolSize ps = {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                               .descriptorCount = VK_DESC_POOL_SETS * VK_NBIND};
+    VkDescriptorPoolCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+                                     .maxSets = VK_DESC_POOL_SETS,
+                                     .poolSizeCount = 1,
+                                     .pPoolSizes = &ps};
+    void *p = mem_realloc(b->pools, (size_t)(b->n_pools + 1) * sizeof *b->pools);
+    if (!p) return err_set(VKLLM_ERR_NOMEM, "vulkan: out of memory");
+    b->pools = p;
+    VK_CHECK(vkCreateDescriptorPool(b->d.dev, &ci, NULL, &b->pools[b->n_pools]));
+    b->n_pools++;
+    return VKLLM_OK;
+}
+
+vkllm_status vk_desc_alloc(vk_backend *b, VkDescriptorSet *out) {
+    for (;;) {
+        if (b->cur_pool == b->n_pools) TRY(vk_pool_add(b));
+        VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+                                          .descriptorPool = b->pools[b->cur_pool],
+                                          .descriptorSetCount = 1,
+                                          .pSetLayouts = &b->dsl};
+        VkResult r = vkAllocateDescriptorSets(b->d.dev, &ai, out);
+        if (r == VK_ERROR_OUT_OF_POOL_MEMORY || r == VK_ERROR_FRAGMENTED_POOL) {
+            b->cur_pool++; /* this pool is full: the next one (created when missing) */
+            continue;
+        }
+        VK_CHECK(r);
+        return VKLLM_OK;
+    }
+}
+
+vkllm_status vk_desc_reset(vk_backend *b) {
+    for (int i = 0; i < b->n_pools; i++) VK_CHECK(vkResetDescriptorPool(b->d.dev, b->pools[i], 0));
+    b->cur_pool = 0;
+    return VKLLM_OK;
+}

@@ -1,0 +1,31 @@
+/* vk_shader_iface.h — constants shared by the C side and the GLSL shaders
+ * (included by both, so only #defines): workgroup sizes, the binding slots of
+ * the one descriptor-set layout every pipeline uses, and the matmul tile.
+ * Push-constant structs are declared on each side and checked by size in
+ * vk_ops.c (_Static_assert) against the VK_PC_* sizes below. */
+#ifndef VK_SHADER_IFACE_H
+#define VK_SHADER_IFACE_H
+
+/* Threads per workgroup of every kernel (a multiple of every subgroup size
+ * in use: 8 on lavapipe, 32 on NVIDIA, 32/64 on AMD). */
+#define VK_WG 64
+
+/* Descriptor set 0: five storage buffers; each op documents its use. */
+#define VK_NBIND 5
+
+/* matmul: output rows per workgroup and the most tokens per workgroup; the
+ * token tile (1 for decode, VK_MM_NT_MAX for prompts) is specialization
+ * constant 0 of the matmul pipelines. */
+#define VK_MM_NR 2
+#define VK_MM_NT_MAX 8
+
+/* attention: most dims per thread (head_dim <= VK_WG * VK_ATT_DPT). */
+#define VK_ATT_DPT 8
+
+/* Push-constant sizes (bytes) of each op, checked on the C side. */
+#define VK_PC_MAX 64
+
+/* Bias type "none" in the matmul push constants. */
+#define VK_NO_BIAS 0xFFFFFFFFu
+
+#endif
