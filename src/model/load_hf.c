@@ -71,7 +71,7 @@ static vkllm_status load_hf_template(vkllm_model *m, const char *dir) {
     size_t len;
     TRY(mfile_read_all(path, 256u << 20, &text, &len));
     json_error_t je;
-    json_t *root = json_loadb(text, len, 0, &je);
+    json_t *root = json_loadb(text, len, JSON_DECODE_INT_AS_REAL, &je); /* model_max_length can exceed int64 */
     mem_free(text);
     if (!root)
         return err_set(VKLLM_ERR_FORMAT, "%s:%d:%d: invalid JSON: %s", path, je.line, je.column,
