@@ -396,8 +396,8 @@ vkllm_status gguf_writer_begin_data(gguf_writer *w) {
         TRY(gw_out_u64(w, t->offset));
         pos += 8 + strlen(t->name) + 4 + 8 * t->n_dims + 4 + 8;
     }
-    uint64_t data_start;
-    ckmath_align(pos, w->alignment, &data_start);
+    uint64_t data_start = pos;
+    if (!ckmath_align(pos, w->alignment, &data_start)) return gw_fail(w, EOVERFLOW, "header too large");
     TRY(gw_zeros(w, data_start - pos));
     w->cur = 0;
     w->cur_done = 0;
