@@ -93,7 +93,7 @@ AVX2_INLINE void dec_q45(const uint8_t *b, const uint32_t type, wsub *o) {
         memcpy(&qh, b + 2 + 2 * has_m, 4);
         const __m256i hv = _mm256_set1_epi32((int)qh), one = _mm256_set1_epi32(1);
         const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        for (int i = 0; i < 4; i++) {
+        _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) {
             __m256i sh = _mm256_add_epi32(lane, _mm256_set1_epi32(8 * i));
             __m256i bit = _mm256_and_si256(_mm256_srlv_epi32(hv, sh), one);
             q[i] = _mm256_or_si256(q[i], _mm256_slli_epi32(bit, 4));
@@ -102,10 +102,10 @@ AVX2_INLINE void dec_q45(const uint8_t *b, const uint32_t type, wsub *o) {
     float d = ld_h(b);
     if (has_m) {
         __m256 dv = _mm256_set1_ps(d), mv = _mm256_set1_ps(ld_h(b + 2));
-        for (int i = 0; i < 4; i++) o->w[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q[i]), dv, mv);
+        _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) o->w[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q[i]), dv, mv);
     } else {
         __m256i off = _mm256_set1_epi32(has_h ? 16 : 8);
-        for (int i = 0; i < 4; i++) o->w[i] = _mm256_cvtepi32_ps(_mm256_sub_epi32(q[i], off));
+        _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) o->w[i] = _mm256_cvtepi32_ps(_mm256_sub_epi32(q[i], off));
         o->s0 = _mm256_set1_ps(d);
     }
 }
@@ -125,7 +125,7 @@ AVX2_INLINE void dec_qk(const uint8_t *b, const int s, const int five, wsub *o) 
     }
     __m256 dv = _mm256_set1_ps(ld_h(b) * (float)sc), mv = _mm256_set1_ps(-(ld_h(b + 2) * (float)mn));
     const uint8_t *qh = b + 16, *qs = b + 16 + (five ? 32 : 0) + 32 * (s / 2);
-    for (int i = 0; i < 4; i++) {
+    _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) {
         __m256i v = u8x8(qs + 8 * i);
         v = (s & 1) ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, _mm256_set1_epi32(15));
         if (five) {
@@ -141,7 +141,7 @@ AVX2_INLINE void dec_q6k(const uint8_t *b, const int s, wsub *o) {
     const block_q6_k *w = (const block_q6_k *)b;
     const int h = s / 4, k = s % 4;
     const uint8_t *ql = w->ql + 64 * h + 32 * (k & 1), *qh = w->qh + 32 * h;
-    for (int i = 0; i < 4; i++) {
+    _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) {
         __m256i lo = u8x8(ql + 8 * i);
         lo = (k & 2) ? _mm256_srli_epi32(lo, 4) : _mm256_and_si256(lo, _mm256_set1_epi32(15));
         __m256i hb = _mm256_and_si256(_mm256_srli_epi32(u8x8(qh + 8 * i), 2 * k), _mm256_set1_epi32(3));
@@ -157,7 +157,7 @@ AVX2_INLINE void dec_q6k(const uint8_t *b, const int s, wsub *o) {
 AVX2_INLINE void decode(const uint8_t *b, const int s, const uint32_t type, wsub *o) {
     switch (type) {
     case DTYPE_Q8_0:
-        for (int i = 0; i < 4; i++) o->w[i] = _mm256_cvtepi32_ps(s8x8(b + 2 + 8 * i));
+        _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) o->w[i] = _mm256_cvtepi32_ps(s8x8(b + 2 + 8 * i));
         o->s0 = _mm256_set1_ps(ld_h(b));
         break;
     case DTYPE_Q4_K: dec_qk(b, s, 0, o); break;
@@ -167,19 +167,20 @@ AVX2_INLINE void decode(const uint8_t *b, const int s, const uint32_t type, wsub
     }
 }
 
-/* acc += the sub-block's dot with x[0..32): two partial sums (values 0..15
- * and 16..31), each from two independent products, then scaled. */
+/* acc += the sub-block's dot with x[0..32): one chain of products per
+ * scale (Q6_K: two), then scaled into the accumulator. */
 AVX2_INLINE void sub_dot(const wsub *ws, const float *x, const int mode, __m256 *acc) {
-    __m256 lo = _mm256_fmadd_ps(ws->w[1], _mm256_loadu_ps(x + 8),
-                                _mm256_mul_ps(ws->w[0], _mm256_loadu_ps(x)));
-    __m256 hi = _mm256_fmadd_ps(ws->w[3], _mm256_loadu_ps(x + 24),
-                                _mm256_mul_ps(ws->w[2], _mm256_loadu_ps(x + 16)));
-    if (mode == SPLIT)
-        *acc = _mm256_fmadd_ps(ws->s1, hi, _mm256_fmadd_ps(ws->s0, lo, *acc));
-    else if (mode == SCALED)
-        *acc = _mm256_fmadd_ps(ws->s0, _mm256_add_ps(lo, hi), *acc);
-    else
-        *acc = _mm256_add_ps(*acc, _mm256_add_ps(lo, hi));
+    __m256 p = _mm256_mul_ps(ws->w[0], _mm256_loadu_ps(x));
+    p = _mm256_fmadd_ps(ws->w[1], _mm256_loadu_ps(x + 8), p);
+    if (mode == SPLIT) {
+        __m256 hi = _mm256_mul_ps(ws->w[2], _mm256_loadu_ps(x + 16));
+        hi = _mm256_fmadd_ps(ws->w[3], _mm256_loadu_ps(x + 24), hi);
+        *acc = _mm256_fmadd_ps(ws->s1, hi, _mm256_fmadd_ps(ws->s0, p, *acc));
+        return;
+    }
+    p = _mm256_fmadd_ps(ws->w[2], _mm256_loadu_ps(x + 16), p);
+    p = _mm256_fmadd_ps(ws->w[3], _mm256_loadu_ps(x + 24), p);
+    *acc = mode == SCALED ? _mm256_fmadd_ps(ws->s0, p, *acc) : _mm256_add_ps(*acc, p);
 }
 
 /* One row against nt tokens (1 or CPU_TILE). Sub-blocks go in groups of

@@ -70,10 +70,12 @@ vkllm_status cpu_matmul(backend *b, bk_buf *out, const bk_weight *w, const bk_bu
                                dtype_name(bias->type));
         job.bias = bf;
     }
-    /* 16 rows per chunk: cheap to claim, and for a batch the chunk's rows
-     * (re-read once per token tile) stay in L1/L2 while each tile's
-     * activations are reused across the 16 rows. */
-    int64_t chunk = 16;
+    /* A batch takes 16 rows per chunk: the chunk's rows (re-read once per
+     * token tile) stay in L1/L2 while each tile's activations are reused
+     * across them. One token takes 64: each thread then streams longer
+     * contiguous runs of the weight, which the hardware prefetchers follow
+     * better (measured: ~15% more GB/s with two threads). */
+    int64_t chunk = n_rows < CPU_TILE ? 64 : 16;
     int64_t per_thread = (w->ne1 + cb->n_threads - 1) / cb->n_threads;
     if (chunk > per_thread) chunk = per_thread > 0 ? per_thread : 1;
     cpu_pool_run(cb->pool, w->ne1, chunk, matmul_chunk, &job);
