@@ -56,8 +56,7 @@ static vkllm_status cpu_weight_upload(backend *b, const wtensor *w, bk_weight **
     (void)b;
     *out = NULL;
     const char *name = w->name ? w->name : "?";
-    cpu_kernel k = cpu_kernels_get(w->type, 0);
-    if (!k.qdot && !k.fdot)
+    if (!cpu_kernels_get(w->type, 0))
         return err_set(VKLLM_ERR_UNSUPPORTED, "cpu: weight '%s': type %s (%u) is not supported",
                        name, dtype_name(w->type), w->type);
     if (w->ne0 <= 0 || w->ne1 <= 0 || w->ne0 > INT32_MAX || w->ne1 > INT32_MAX)

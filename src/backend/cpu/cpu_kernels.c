@@ -2,12 +2,11 @@
  *
  * Each quantized format is read through one unpacker that turns a 32-value
  * sub-block into int8 q[32] with x[i] = d[i / 16] * q[i] + m (two scales
- * because Q6_K scales 16 values at a time). The scalar dot products, the
- * dequantizer used by embedding lookups, and the tests' view of the formats
- * all go through these unpackers. Layouts: src/quant/quant.h. */
+ * because Q6_K scales 16 values at a time). The scalar dot products and the
+ * dequantizer used by embedding lookups go through these unpackers; the
+ * AVX2 kernels decode the same layouts on their own. Layouts: src/quant/quant.h. */
 #include "backend/cpu/cpu_kernels.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "core/dtype.h"
@@ -83,7 +82,7 @@ static void unpack_q5_1(const void *blk, int sub, sub_block *o) {
  * pairs 0..3 in the low 6 bits of bytes 0..3 (scale) and 4..7 (min);
  * pairs 4..7 take their low 4 bits from the nibbles of bytes 8..11 and
  * their top 2 bits from the top bits of bytes 0..3 (scale) / 4..7 (min). */
-void cpu_kernels_kscale(const uint8_t *s, int j, int *sc, int *mn) {
+static void kscale(const uint8_t *s, int j, int *sc, int *mn) {
     if (j < 4) {
         *sc = s[j] & 63;
         *mn = s[j + 4] & 63;
@@ -105,7 +104,7 @@ static void unpack_qk(const uint16_t *dd, const uint8_t *scales, const uint8_t *
         o->q[l] = (int8_t)v;
     }
     int sc, mn;
-    cpu_kernels_kscale(scales, s, &sc, &mn);
+    kscale(scales, s, &sc, &mn);
     o->d[0] = o->d[1] = f16(dd[0]) * (float)sc;
     o->m = -f16(dd[1]) * (float)mn;
 }
@@ -145,50 +144,69 @@ typedef void (*unpack_fn)(const void *blk, int sub, sub_block *o);
 typedef struct qtype {
     unpack_fn unpack;
     int block_bytes, n_sub; /* bytes and 32-value sub-blocks per block */
+    int has_m;              /* the format adds an offset m */
 } qtype;
 
 static int qtype_get(uint32_t t, qtype *q) {
     switch (t) {
-    case DTYPE_Q8_0: *q = (qtype){unpack_q8_0, sizeof(block_q8_0), 1}; return 0;
-    case DTYPE_Q4_0: *q = (qtype){unpack_q4_0, sizeof(block_q4_0), 1}; return 0;
-    case DTYPE_Q4_1: *q = (qtype){unpack_q4_1, sizeof(block_q4_1), 1}; return 0;
-    case DTYPE_Q5_0: *q = (qtype){unpack_q5_0, sizeof(block_q5_0), 1}; return 0;
-    case DTYPE_Q5_1: *q = (qtype){unpack_q5_1, sizeof(block_q5_1), 1}; return 0;
-    case DTYPE_Q4_K: *q = (qtype){unpack_q4_k, sizeof(block_q4_k), 8}; return 0;
-    case DTYPE_Q5_K: *q = (qtype){unpack_q5_k, sizeof(block_q5_k), 8}; return 0;
-    case DTYPE_Q6_K: *q = (qtype){unpack_q6_k, sizeof(block_q6_k), 8}; return 0;
+    case DTYPE_Q8_0: *q = (qtype){unpack_q8_0, sizeof(block_q8_0), 1, 0}; return 0;
+    case DTYPE_Q4_0: *q = (qtype){unpack_q4_0, sizeof(block_q4_0), 1, 0}; return 0;
+    case DTYPE_Q4_1: *q = (qtype){unpack_q4_1, sizeof(block_q4_1), 1, 1}; return 0;
+    case DTYPE_Q5_0: *q = (qtype){unpack_q5_0, sizeof(block_q5_0), 1, 0}; return 0;
+    case DTYPE_Q5_1: *q = (qtype){unpack_q5_1, sizeof(block_q5_1), 1, 1}; return 0;
+    case DTYPE_Q4_K: *q = (qtype){unpack_q4_k, sizeof(block_q4_k), 8, 1}; return 0;
+    case DTYPE_Q5_K: *q = (qtype){unpack_q5_k, sizeof(block_q5_k), 8, 1}; return 0;
+    case DTYPE_Q6_K: *q = (qtype){unpack_q6_k, sizeof(block_q6_k), 8, 0}; return 0;
     default: return -1;
     }
 }
 
-/* The scalar quantized dot: one unpack per sub-block serves every token. */
-static inline void qdot_generic(const qtype *qt, const void *row, const cpu_q8 *a,
-                                size_t a_stride, int n_tok, int64_t nb32, float *out,
-                                size_t out_stride) {
-    float acc[CPU_TILE] = {0};
+/* The scalar quantized dot: each sub-block is unpacked once for every
+ * token. Per token, 8 lanes of partial sums over the sub-block's two halves
+ * are scaled into one of two accumulator sets (alternating sub-blocks);
+ * offset formats are expanded to d * q + m first and scaled by 1. The loops
+ * over the 8 lanes vectorize. */
+static inline void qdot_generic(const qtype *qt, const void *row, const float *x, size_t xs,
+                                int n_tok, int64_t n, float *out, size_t os) {
+    float acc[CPU_TILE][2][8] = {{{0}}};
     const uint8_t *blk = row;
     sub_block sb;
-    for (int64_t i = 0; i < nb32; i += qt->n_sub, blk += qt->block_bytes) {
+    float w[32];
+    for (int64_t i = 0; i < n / 32; i += qt->n_sub, blk += qt->block_bytes) {
         for (int s = 0; s < qt->n_sub; s++) {
             qt->unpack(blk, s, &sb);
+            float d0 = sb.d[0], d1 = sb.d[1];
+            if (qt->has_m) {
+                for (int l = 0; l < 32; l++) w[l] = sb.d[l / 16] * (float)sb.q[l] + sb.m;
+                d0 = d1 = 1.0f;
+            } else {
+                for (int l = 0; l < 32; l++) w[l] = (float)sb.q[l];
+            }
+            int64_t j = i + s;
             for (int t = 0; t < n_tok; t++) {
-                const cpu_q8 *ab = a + (size_t)t * a_stride + i + s;
-                int32_t lo = 0, hi = 0;
-                for (int l = 0; l < 16; l++) lo += sb.q[l] * ab->q[l];
-                for (int l = 16; l < 32; l++) hi += sb.q[l] * ab->q[l];
-                acc[t] += ab->d * (sb.d[0] * (float)lo + sb.d[1] * (float)hi) + sb.m * ab->s;
+                const float *xt = x + (size_t)t * xs + 32 * (size_t)j;
+                float *a = acc[t][j & 1];
+                for (int k = 0; k < 8; k++) {
+                    float lo = w[k] * xt[k] + w[k + 8] * xt[k + 8];
+                    float hi = w[k + 16] * xt[k + 16] + w[k + 24] * xt[k + 24];
+                    a[k] += d0 * lo + d1 * hi;
+                }
             }
         }
     }
-    for (int t = 0; t < n_tok; t++) out[(size_t)t * out_stride] = acc[t];
+    for (int t = 0; t < n_tok; t++) {
+        float p[8];
+        for (int k = 0; k < 8; k++) p[k] = acc[t][0][k] + acc[t][1][k];
+        out[(size_t)t * os] = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
+    }
 }
 
 #define QDOT_SCALAR(name, type)                                                                    \
-    static void name(const void *row, const cpu_q8 *a, size_t a_stride, int n_tok, int64_t nb32,  \
-                     float *out, size_t out_stride) {                                              \
+    static void name(const void *row, const float *x, size_t xs, int n_tok, int64_t n, float *out, \
+                     size_t os) {                                                                  \
         qtype qt;                                                                                  \
         qtype_get(type, &qt);                                                                      \
-        qdot_generic(&qt, row, a, a_stride, n_tok, nb32, out, out_stride);                         \
+        qdot_generic(&qt, row, x, xs, n_tok, n, out, os);                                          \
     }
 QDOT_SCALAR(qdot_q8_0, DTYPE_Q8_0)
 QDOT_SCALAR(qdot_q4_0, DTYPE_Q4_0)
@@ -231,27 +249,25 @@ int cpu_kernels_have_avx2(void) {
 #endif
 }
 
-cpu_kernel cpu_kernels_get(uint32_t t, int simd) {
+cpu_dot_fn cpu_kernels_get(uint32_t t, int simd) {
     if (simd) {
-        cpu_kernel k = cpu_kernels_avx2_get(t);
-        if (k.qdot || k.fdot) return k;
+        cpu_dot_fn k = cpu_kernels_avx2_get(t);
+        if (k) return k;
     }
-    cpu_kernel k = {NULL, NULL};
     switch (t) {
-    case DTYPE_F32: k.fdot = fdot_f32; break;
-    case DTYPE_F16: k.fdot = fdot_f16; break;
-    case DTYPE_BF16: k.fdot = fdot_bf16; break;
-    case DTYPE_Q8_0: k.qdot = qdot_q8_0; break;
-    case DTYPE_Q4_0: k.qdot = qdot_q4_0; break;
-    case DTYPE_Q4_1: k.qdot = qdot_q4_1; break;
-    case DTYPE_Q5_0: k.qdot = qdot_q5_0; break;
-    case DTYPE_Q5_1: k.qdot = qdot_q5_1; break;
-    case DTYPE_Q4_K: k.qdot = qdot_q4_k; break;
-    case DTYPE_Q5_K: k.qdot = qdot_q5_k; break;
-    case DTYPE_Q6_K: k.qdot = qdot_q6_k; break;
-    default: break;
+    case DTYPE_F32: return fdot_f32;
+    case DTYPE_F16: return fdot_f16;
+    case DTYPE_BF16: return fdot_bf16;
+    case DTYPE_Q8_0: return qdot_q8_0;
+    case DTYPE_Q4_0: return qdot_q4_0;
+    case DTYPE_Q4_1: return qdot_q4_1;
+    case DTYPE_Q5_0: return qdot_q5_0;
+    case DTYPE_Q5_1: return qdot_q5_1;
+    case DTYPE_Q4_K: return qdot_q4_k;
+    case DTYPE_Q5_K: return qdot_q5_k;
+    case DTYPE_Q6_K: return qdot_q6_k;
+    default: return NULL;
     }
-    return k;
 }
 
 static float vdot_f32(const float *q, const void *kp, int n) {
@@ -291,45 +307,6 @@ cpu_vec cpu_kernels_vec(uint32_t kv_type, int simd) {
     }
     if (kv_type == DTYPE_F16) return (cpu_vec){vdot_f16, vaxpy_f16};
     return (cpu_vec){vdot_f32, vaxpy_f32};
-}
-
-/* One 32-value block: d = amax / 127, q = round-half-even(x * 127 / amax).
- * A block too small to scale is stored as zeros; a block holding inf/NaN
- * gets d = NaN so the non-finite input shows in the result. */
-void cpu_kernels_quantize_block(const float *x, cpu_q8 *o) {
-    float amax = 0.0f;
-    for (int i = 0; i < 32; i++) {
-        float v = fabsf(x[i]);
-        amax = v > amax ? v : amax;
-        if (v != v) amax = v;
-    }
-    if (isnan(amax) || isinf(amax)) {
-        memset(o->q, 0, 32);
-        o->d = o->s = NAN;
-        return;
-    }
-    if (!(amax >= 1e-30f)) {
-        memset(o->q, 0, 32);
-        o->d = o->s = 0.0f;
-        return;
-    }
-    float id = 127.0f / amax;
-    int sum = 0;
-    for (int i = 0; i < 32; i++) {
-        int q = (int)nearbyintf(x[i] * id);
-        o->q[i] = (int8_t)q;
-        sum += q;
-    }
-    o->d = amax / 127.0f;
-    o->s = o->d * (float)sum;
-}
-
-void cpu_kernels_quantize_q8(const float *x, cpu_q8 *out, int64_t n, int simd) {
-    if (simd) {
-        cpu_kernels_avx2_quantize_q8(x, out, n);
-        return;
-    }
-    for (int64_t i = 0; i < n / 32; i++) cpu_kernels_quantize_block(x + 32 * i, out + i);
 }
 
 int cpu_kernels_dequantize(uint32_t t, const void *row, float *out, int64_t n) {

@@ -1,13 +1,19 @@
 /* cpu_kernels.h — the per-type dot-product kernels behind the CPU matmul.
  *
- * Quantized weights are multiplied with activations quantized once per matmul
- * to cpu_q8 blocks (32 values: f32 scale d, int8 q, and s = d * sum(q) for the
- * weight formats that carry a minimum), so the inner loops are integer dot
- * products. F32/F16/BF16 weights use an f32 path on the raw activations.
+ * Every weight type is multiplied with f32 activations: weights stay in
+ * their stored type and each block is dequantized in registers inside the
+ * dot product (never the whole matrix). Formats without a per-block offset
+ * (Q8_0, Q4_0, Q5_0, Q6_K) dot the raw codes with x and multiply the block's
+ * partial sum by its scale; formats with one (Q4_1, Q5_1, Q4_K, Q5_K) expand
+ * each weight to d * q + m first (one rounding: d * q is exact in f32), so
+ * every result is within f32 summation rounding of the dequantized-weight dot.
  *
- * Every kernel computes one weight row against up to CPU_TILE tokens:
- * out[t * out_stride] = dot(row, x_t), t < n_tok. The scalar kernels are the
- * portable fallback; the AVX2 ones (cpu_kernels_avx2.c) are chosen at run time. */
+ * A kernel computes one weight row against up to CPU_TILE tokens:
+ * out[t * out_stride] = dot(row, x + t * x_stride), t < n_tok, unpacking each
+ * weight block once for all of them. A token's result does not depend on
+ * n_tok: each token goes through the same operations in the same order. The
+ * scalar kernels are the portable fallback; the AVX2 ones (cpu_kernels_avx2.c)
+ * are chosen at run time. */
 #ifndef VKLLM_BACKEND_CPU_CPU_KERNELS_H
 #define VKLLM_BACKEND_CPU_CPU_KERNELS_H
 
@@ -16,40 +22,15 @@
 
 #define CPU_TILE 4 /* tokens per weight-row pass */
 
-typedef struct cpu_q8 {
-    float d;       /* scale: x ~ d * q */
-    float s;       /* d * sum(q) */
-    int8_t q[32];
-} cpu_q8;
+/* n values per row (a multiple of the type's block size). */
+typedef void (*cpu_dot_fn)(const void *row, const float *x, size_t x_stride, int n_tok, int64_t n,
+                           float *out, size_t out_stride);
 
-/* Quantized-weight kernel: row holds nb32 / (block_size / 32) blocks; the
- * activation of token t is a[t * a_stride .. + nb32). */
-typedef void (*cpu_qdot_fn)(const void *row, const cpu_q8 *a, size_t a_stride, int n_tok,
-                            int64_t nb32, float *out, size_t out_stride);
-/* Float-weight kernel: n values per row, token t at x + t * x_stride. */
-typedef void (*cpu_fdot_fn)(const void *row, const float *x, size_t x_stride, int n_tok, int64_t n,
-                            float *out, size_t out_stride);
-
-typedef struct cpu_kernel {
-    cpu_qdot_fn qdot; /* set for quantized types */
-    cpu_fdot_fn fdot; /* set for float types */
-} cpu_kernel;
-
-/* Kernel for weight type t, scalar (simd = 0) or AVX2 (simd = 1); both
- * members NULL when the type is not supported. */
-cpu_kernel cpu_kernels_get(uint32_t t, int simd);
+/* Kernel for weight type t, scalar (simd = 0) or AVX2 (simd = 1); NULL when
+ * the type is not supported. */
+cpu_dot_fn cpu_kernels_get(uint32_t t, int simd);
 /* 1 when this CPU runs the AVX2 kernels. */
 int cpu_kernels_have_avx2(void);
-
-/* Quantizes n values (a multiple of 32) of x into n / 32 blocks. */
-void cpu_kernels_quantize_q8(const float *x, cpu_q8 *out, int64_t n, int simd);
-
-/* The scalar quantizer of one block (the AVX2 one defers to it for blocks
- * that are zero-like or hold inf/NaN, so both give identical blocks). */
-void cpu_kernels_quantize_block(const float *x, cpu_q8 *o);
-
-/* Scale and min (6-bit each) of sub-block j of a Q4_K/Q5_K scales[12]. */
-void cpu_kernels_kscale(const uint8_t *scales, int j, int *sc, int *mn);
 
 /* Dequantizes n values (a multiple of the type's block size) of a weight row
  * to f32. Returns 0, or -1 for a type the CPU backend does not handle. */
@@ -64,8 +45,7 @@ typedef struct cpu_vec {
 cpu_vec cpu_kernels_vec(uint32_t kv_type, int simd);
 cpu_vec cpu_kernels_avx2_vec(uint32_t kv_type);
 
-/* AVX2 variants (cpu_kernels_avx2.c); NULL members off x86-64. */
-cpu_kernel cpu_kernels_avx2_get(uint32_t t);
-void cpu_kernels_avx2_quantize_q8(const float *x, cpu_q8 *out, int64_t n);
+/* AVX2 variant (cpu_kernels_avx2.c); NULL off x86-64. */
+cpu_dot_fn cpu_kernels_avx2_get(uint32_t t);
 
 #endif

@@ -2,14 +2,12 @@
  * target attributes and chosen at run time (cpu_kernels_have_avx2), so the
  * library still runs on any x86-64 and builds elsewhere.
  *
- * Quantized rows: each 32-value weight sub-block becomes 32 int8 lanes and is
- * multiplied with the int8 activation block by maddubs (u8 x s8 -> s16 pairs)
- * and madd (-> s32). Signed weights use |w| and sign(a, w) so maddubs sees an
- * unsigned operand; |w| <= 128 and |a| <= 127 keep each s16 pair sum below
- * 32767. A weight row is unpacked once per CPU_TILE tokens. */
+ * Quantized rows: each 32-value weight sub-block is decoded to four vectors
+ * of 8 floats (codes widened to s32 and converted, or expanded to d * q + m
+ * for the formats with an offset) and FMAed with the f32 activations of up
+ * to CPU_TILE tokens, so one decode serves the whole tile. */
 #include "backend/cpu/cpu_kernels.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "core/dtype.h"
@@ -32,227 +30,210 @@ AVX2_INLINE float hsum(__m256 v) {
 
 AVX2_INLINE __m256i ld(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
-/* s8 x s8 -> 8 x s32 sums of 4 adjacent products */
-AVX2_INLINE __m256i mul_i8(__m256i w, __m256i a) {
-    __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
-    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+/* ---- quantized rows ---- */
+
+/* 8 bytes -> 8 x s32 / u32 lanes */
+AVX2_INLINE __m256i s8x8(const void *p) {
+    return _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p));
+}
+AVX2_INLINE __m256i u8x8(const void *p) {
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
 }
 
-/* u8 x s8 -> 8 x s32 */
-AVX2_INLINE __m256i mul_u8(__m256i w, __m256i a) {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1));
-}
+/* How a sub-block's partial sums reach its accumulator: times one scale
+ * (SCALED), lanes 0..15 and 16..31 times their own scale (SPLIT, Q6_K), or
+ * as they are when the weights were expanded to d * q + m (PLAIN). */
+enum { SCALED, SPLIT, PLAIN };
 
-/* 16 packed bytes -> 32 nibbles: low nibbles in lanes 0..15, high in 16..31 */
-AVX2_INLINE __m256i nibbles(const uint8_t *p) {
-    __m128i x = _mm_loadu_si128((const __m128i *)p);
-    __m128i m = _mm_set1_epi8(15);
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(x, 4), m), _mm_and_si128(x, m));
-}
+/* One decoded 32-value sub-block: w[i] holds values 8i..8i+7. */
+typedef struct wsub {
+    __m256 w[4];
+    __m256 s0, s1;
+} wsub;
 
-/* bit i of x -> byte i = 0x10 */
-AVX2_INLINE __m256i bits16(uint32_t x) {
-    __m256i v = _mm256_shuffle_epi8(
-        _mm256_set1_epi32((int)x),
-        _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2,
-                         3, 3, 3, 3, 3, 3, 3, 3));
-    __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
-    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit),
-                            _mm256_set1_epi8(0x10));
-}
-
-/* ---- quantized rows. Each *_row computes NT tokens (1 or CPU_TILE). ---- */
-
-#define TOK(t) (a + (size_t)(t) * as)
-
-/* Each row keeps two accumulator sets, used by alternate blocks (or
- * sub-blocks), so consecutive FMAs do not wait on each other's latency. */
-
-AVX2_INLINE void q8_0_blk(const block_q8_0 *w, const cpu_q8 *a, size_t as, const int nt,
-                          int64_t b, __m256 *acc) {
-    __m256i q = ld(w[b].qs);
-    float d = h2f(w[b].d);
-#pragma GCC unroll 4
-    for (int t = 0; t < nt; t++) {
-        const cpu_q8 *x = TOK(t) + b;
-        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mul_i8(q, ld(x->q))),
-                                 _mm256_set1_ps(d * x->d), acc[t]);
+AVX2_INLINE int q_mode(const uint32_t type) {
+    switch (type) {
+    case DTYPE_Q4_1: case DTYPE_Q5_1: case DTYPE_Q4_K: case DTYPE_Q5_K: return PLAIN;
+    case DTYPE_Q6_K: return SPLIT;
+    default: return SCALED;
     }
 }
 
-AVX2_INLINE void q8_0_row(const void *row, const cpu_q8 *a, size_t as, const int nt, int64_t nb,
-                          float *out, size_t os) {
-    const block_q8_0 *w = row;
-    __m256 acc0[CPU_TILE], acc1[CPU_TILE];
-    for (int t = 0; t < nt; t++) acc0[t] = acc1[t] = _mm256_setzero_ps();
-    int64_t b = 0;
-    for (; b + 1 < nb; b += 2) {
-        q8_0_blk(w, a, as, nt, b, acc0);
-        q8_0_blk(w, a, as, nt, b + 1, acc1);
+AVX2_INLINE size_t q_bytes(const uint32_t type) {
+    switch (type) {
+    case DTYPE_Q8_0: return sizeof(block_q8_0);
+    case DTYPE_Q4_0: return sizeof(block_q4_0);
+    case DTYPE_Q4_1: return sizeof(block_q4_1);
+    case DTYPE_Q5_0: return sizeof(block_q5_0);
+    case DTYPE_Q5_1: return sizeof(block_q5_1);
+    case DTYPE_Q4_K: return sizeof(block_q4_k);
+    case DTYPE_Q5_K: return sizeof(block_q5_k);
+    default: return sizeof(block_q6_k);
     }
-    if (b < nb) q8_0_blk(w, a, as, nt, b, acc0);
-    for (int t = 0; t < nt; t++) out[(size_t)t * os] = hsum(_mm256_add_ps(acc0[t], acc1[t]));
 }
 
-/* Q4_0 (offset 8), Q4_1 (+ m), Q5_0 (offset 16), Q5_1 (+ m) share one loop. */
-AVX2_INLINE void q45_blk(const uint8_t *w, const cpu_q8 *a, size_t as, const int nt, int64_t b,
-                         __m256 *acc, float *macc, const uint32_t type) {
+AVX2_INLINE float ld_h(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return h2f(h);
+}
+
+/* Q4_0/Q4_1/Q5_0/Q5_1: value j < 16 in the low nibble of qs[j], j + 16 in
+ * the high one; Q5 adds bit j of the u32 qh as bit 4. */
+AVX2_INLINE void dec_q45(const uint8_t *b, const uint32_t type, wsub *o) {
     const int has_m = type == DTYPE_Q4_1 || type == DTYPE_Q5_1;
     const int has_h = type == DTYPE_Q5_0 || type == DTYPE_Q5_1;
-    uint16_t dh, mh = 0;
-    memcpy(&dh, w, 2);
-    if (has_m) memcpy(&mh, w + 2, 2);
-    __m256i q = nibbles(w + 2 + 2 * has_m + 4 * has_h);
+    const uint8_t *qs = b + 2 + 2 * has_m + 4 * has_h;
+    const __m256i m4 = _mm256_set1_epi32(15);
+    __m256i v0 = u8x8(qs), v1 = u8x8(qs + 8);
+    __m256i q[4] = {_mm256_and_si256(v0, m4), _mm256_and_si256(v1, m4), _mm256_srli_epi32(v0, 4),
+                    _mm256_srli_epi32(v1, 4)};
     if (has_h) {
         uint32_t qh;
-        memcpy(&qh, w + 2 + 2 * has_m, 4);
-        q = _mm256_or_si256(q, bits16(qh));
-    }
-    float d = h2f(dh), m = has_m ? h2f(mh) : 0.0f;
-    if (!has_m) q = _mm256_sub_epi8(q, _mm256_set1_epi8(has_h ? 16 : 8));
-#pragma GCC unroll 4
-    for (int t = 0; t < nt; t++) {
-        const cpu_q8 *x = TOK(t) + b;
-        __m256i p = has_m ? mul_u8(q, ld(x->q)) : mul_i8(q, ld(x->q));
-        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * x->d), acc[t]);
-        if (has_m) macc[t] += m * x->s;
-    }
-}
-
-AVX2_INLINE void q45_row(const void *row, const cpu_q8 *a, size_t as, const int nt, int64_t nb,
-                         float *out, size_t os, const uint32_t type) {
-    const uint8_t *w = row;
-    const size_t bytes = type == DTYPE_Q4_0 ? 18 : type == DTYPE_Q4_1 ? 20 : type == DTYPE_Q5_0 ? 22 : 24;
-    __m256 acc0[CPU_TILE], acc1[CPU_TILE];
-    float macc[CPU_TILE];
-    for (int t = 0; t < nt; t++) {
-        acc0[t] = acc1[t] = _mm256_setzero_ps();
-        macc[t] = 0.0f;
-    }
-    int64_t b = 0;
-    for (; b + 1 < nb; b += 2) {
-        q45_blk(w + (size_t)b * bytes, a, as, nt, b, acc0, macc, type);
-        q45_blk(w + (size_t)(b + 1) * bytes, a, as, nt, b + 1, acc1, macc, type);
-    }
-    if (b < nb) q45_blk(w + (size_t)b * bytes, a, as, nt, b, acc0, macc, type);
-    for (int t = 0; t < nt; t++)
-        out[(size_t)t * os] = hsum(_mm256_add_ps(acc0[t], acc1[t])) + macc[t];
-}
-
-/* Q4_K / Q5_K: 8 sub-blocks of 32 per 256; sub-block 2c / 2c+1 are the low /
- * high nibbles of qs[32c..], Q5_K adds bit s of qh[l]. */
-AVX2_INLINE void qk_row(const void *row, const cpu_q8 *a, size_t as, const int nt, int64_t nb,
-                        float *out, size_t os, const int five) {
-    const uint8_t *w = row;
-    const int bytes = five ? 176 : 144;
-    const __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
-    __m256 acc[2][CPU_TILE];
-    float macc[CPU_TILE];
-    for (int t = 0; t < nt; t++) {
-        acc[0][t] = acc[1][t] = _mm256_setzero_ps();
-        macc[t] = 0.0f;
-    }
-    for (int64_t b = 0; b < nb; b += 8, w += bytes) {
-        uint16_t dh[2];
-        memcpy(dh, w, 4);
-        const uint8_t *sc8 = w + 4;
-        const uint8_t *qs = w + 16 + (five ? 32 : 0);
-        __m256i qh = five ? ld(w + 16) : _mm256_setzero_si256();
-        float d = h2f(dh[0]), dmin = h2f(dh[1]);
-        float ds[8], ms[8];
-        for (int s = 0; s < 4; s++) {
-            ds[s] = d * (float)(sc8[s] & 63);
-            ms[s] = dmin * (float)(sc8[s + 4] & 63);
-            ds[s + 4] = d * (float)((sc8[s + 8] & 15) | ((sc8[s] >> 6) << 4));
-            ms[s + 4] = dmin * (float)((sc8[s + 8] >> 4) | ((sc8[s + 4] >> 6) << 4));
+        memcpy(&qh, b + 2 + 2 * has_m, 4);
+        const __m256i hv = _mm256_set1_epi32((int)qh), one = _mm256_set1_epi32(1);
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) {
+            __m256i sh = _mm256_add_epi32(lane, _mm256_set1_epi32(8 * i));
+            __m256i bit = _mm256_and_si256(_mm256_srlv_epi32(hv, sh), one);
+            q[i] = _mm256_or_si256(q[i], _mm256_slli_epi32(bit, 4));
         }
+    }
+    float d = ld_h(b);
+    if (has_m) {
+        __m256 dv = _mm256_set1_ps(d), mv = _mm256_set1_ps(ld_h(b + 2));
+        _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) o->w[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q[i]), dv, mv);
+    } else {
+        __m256i off = _mm256_set1_epi32(has_h ? 16 : 8);
+        _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) o->w[i] = _mm256_cvtepi32_ps(_mm256_sub_epi32(q[i], off));
+        o->s0 = _mm256_set1_ps(d);
+    }
+}
+
+/* Q4_K/Q5_K sub-block s: low (even s) or high (odd s) nibbles of
+ * qs[32 * (s / 2) ..], Q5_K adds bit s of qh[l]; scale/min pairs packed as
+ * in cpu_kernels.c (kscale). x = d * sc * q - dmin * mn, expanded here. */
+AVX2_INLINE void dec_qk(const uint8_t *b, const int s, const int five, wsub *o) {
+    const uint8_t *sc8 = b + 4;
+    int sc, mn;
+    if (s < 4) {
+        sc = sc8[s] & 63;
+        mn = sc8[s + 4] & 63;
+    } else {
+        sc = (sc8[s + 4] & 15) | ((sc8[s - 4] >> 6) << 4);
+        mn = (sc8[s + 4] >> 4) | ((sc8[s] >> 6) << 4);
+    }
+    __m256 dv = _mm256_set1_ps(ld_h(b) * (float)sc), mv = _mm256_set1_ps(-(ld_h(b + 2) * (float)mn));
+    const uint8_t *qh = b + 16, *qs = b + 16 + (five ? 32 : 0) + 32 * (s / 2);
+    _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) {
+        __m256i v = u8x8(qs + 8 * i);
+        v = (s & 1) ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, _mm256_set1_epi32(15));
+        if (five) {
+            __m256i h = _mm256_and_si256(_mm256_srli_epi32(u8x8(qh + 8 * i), s), _mm256_set1_epi32(1));
+            v = _mm256_or_si256(v, _mm256_slli_epi32(h, 4));
+        }
+        o->w[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), dv, mv);
+    }
+}
+
+/* Q6_K sub-block s = 4h + k: see unpack_q6_k in cpu_kernels.c. */
+AVX2_INLINE void dec_q6k(const uint8_t *b, const int s, wsub *o) {
+    const block_q6_k *w = (const block_q6_k *)b;
+    const int h = s / 4, k = s % 4;
+    const uint8_t *ql = w->ql + 64 * h + 32 * (k & 1), *qh = w->qh + 32 * h;
+    _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) {
+        __m256i lo = u8x8(ql + 8 * i);
+        lo = (k & 2) ? _mm256_srli_epi32(lo, 4) : _mm256_and_si256(lo, _mm256_set1_epi32(15));
+        __m256i hb = _mm256_and_si256(_mm256_srli_epi32(u8x8(qh + 8 * i), 2 * k), _mm256_set1_epi32(3));
+        __m256i q = _mm256_sub_epi32(_mm256_or_si256(lo, _mm256_slli_epi32(hb, 4)), _mm256_set1_epi32(32));
+        o->w[i] = _mm256_cvtepi32_ps(q);
+    }
+    float d = ld_h(b + 208);
+    o->s0 = _mm256_set1_ps(d * (float)w->scales[8 * h + 2 * k]);
+    o->s1 = _mm256_set1_ps(d * (float)w->scales[8 * h + 2 * k + 1]);
+}
+
+/* Sub-block s of the weight block at b (s counts 32-value sub-blocks). */
+AVX2_INLINE void decode(const uint8_t *b, const int s, const uint32_t type, wsub *o) {
+    switch (type) {
+    case DTYPE_Q8_0:
+        _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) o->w[i] = _mm256_cvtepi32_ps(s8x8(b + 2 + 8 * i));
+        o->s0 = _mm256_set1_ps(ld_h(b));
+        break;
+    case DTYPE_Q4_K: dec_qk(b, s, 0, o); break;
+    case DTYPE_Q5_K: dec_qk(b, s, 1, o); break;
+    case DTYPE_Q6_K: dec_q6k(b, s, o); break;
+    default: dec_q45(b, type, o); break;
+    }
+}
+
+/* acc += the sub-block's dot with x[0..32): one chain of products per
+ * scale (Q6_K: two), then scaled into the accumulator. */
+AVX2_INLINE void sub_dot(const wsub *ws, const float *x, const int mode, __m256 *acc) {
+    __m256 p = _mm256_mul_ps(ws->w[0], _mm256_loadu_ps(x));
+    p = _mm256_fmadd_ps(ws->w[1], _mm256_loadu_ps(x + 8), p);
+    if (mode == SPLIT) {
+        __m256 hi = _mm256_mul_ps(ws->w[2], _mm256_loadu_ps(x + 16));
+        hi = _mm256_fmadd_ps(ws->w[3], _mm256_loadu_ps(x + 24), hi);
+        *acc = _mm256_fmadd_ps(ws->s1, hi, _mm256_fmadd_ps(ws->s0, p, *acc));
+        return;
+    }
+    p = _mm256_fmadd_ps(ws->w[2], _mm256_loadu_ps(x + 16), p);
+    p = _mm256_fmadd_ps(ws->w[3], _mm256_loadu_ps(x + 24), p);
+    *acc = mode == SCALED ? _mm256_fmadd_ps(ws->s0, p, *acc) : _mm256_add_ps(*acc, p);
+}
+
+/* One row against nt tokens (1 or CPU_TILE). Sub-blocks go in groups of
+ * two (32-value formats: two blocks) or eight (K formats: one block);
+ * even and odd sub-blocks feed separate accumulators so consecutive
+ * sub-blocks do not wait on each other. */
+AVX2_INLINE void q_row(const uint8_t *row, const float *x, size_t xs, const int nt, int64_t n,
+                       float *out, size_t os, const uint32_t type) {
+    const int k_fmt = type == DTYPE_Q4_K || type == DTYPE_Q5_K || type == DTYPE_Q6_K;
+    const int group = k_fmt ? 8 : 2, mode = q_mode(type);
+    const size_t bytes = q_bytes(type);
+    const int64_t nsub = n / 32;
+    __m256 acc[CPU_TILE][2];
+    for (int t = 0; t < nt; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+    int64_t j = 0;
+    for (; j + group <= nsub; j += group, row += bytes * (k_fmt ? 1 : 2)) {
 #pragma GCC unroll 8
-        for (int s = 0; s < 8; s++) {
-            __m256i x8 = ld(qs + 32 * (s / 2));
-            __m256i q = (s & 1) ? _mm256_and_si256(_mm256_srli_epi16(x8, 4), m4)
-                                : _mm256_and_si256(x8, m4);
-            if (five) {
-                __m256i hb = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(s)), one);
-                q = _mm256_or_si256(q, _mm256_slli_epi16(hb, 4));
-            }
+        for (int s = 0; s < group; s++) {
+            wsub ws;
+            decode(k_fmt ? row : row + (size_t)s * bytes, s, type, &ws);
 #pragma GCC unroll 4
-            for (int t = 0; t < nt; t++) {
-                const cpu_q8 *x = TOK(t) + b + s;
-                acc[s & 1][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mul_u8(q, ld(x->q))),
-                                                _mm256_set1_ps(ds[s] * x->d), acc[s & 1][t]);
-                macc[t] -= ms[s] * x->s;
-            }
+            for (int t = 0; t < nt; t++)
+                sub_dot(&ws, x + (size_t)t * xs + 32 * (size_t)(j + s), mode, &acc[t][s & 1]);
         }
     }
-    for (int t = 0; t < nt; t++)
-        out[(size_t)t * os] = hsum(_mm256_add_ps(acc[0][t], acc[1][t])) + macc[t];
-}
-
-/* Q6_K: sub-block s = 4h + k (see unpack_q6_k in cpu_kernels.c); its two
- * int8 scales apply to lanes 0..15 and 16..31, i.e. to the two 128-bit
- * halves of the maddubs result, so one madd with [sc0 x8 | sc1 x8] applies them. */
-AVX2_INLINE void q6_k_row(const void *row, const cpu_q8 *a, size_t as, const int nt, int64_t nb,
-                          float *out, size_t os) {
-    const block_q6_k *w = row;
-    const __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3), o32 = _mm256_set1_epi8(32);
-    __m256 acc[2][CPU_TILE];
-    for (int t = 0; t < nt; t++) acc[0][t] = acc[1][t] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b += 8, w++) {
-        float d = h2f(w->d);
-#pragma GCC unroll 2
-        for (int h = 0; h < 2; h++) {
-            __m256i ql0 = ld(w->ql + 64 * h), ql1 = ld(w->ql + 64 * h + 32);
-            __m256i qh = ld(w->qh + 32 * h);
+    if (j < nsub) { /* odd count of 32-value blocks */
+        wsub ws;
+        decode(row, 0, type, &ws);
 #pragma GCC unroll 4
-            for (int k = 0; k < 4; k++) {
-                __m256i base = (k & 1) ? ql1 : ql0;
-                __m256i lo = (k & 2) ? _mm256_and_si256(_mm256_srli_epi16(base, 4), m4)
-                                     : _mm256_and_si256(base, m4);
-                __m256i hb = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), m3);
-                __m256i q = _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hb, 4)), o32);
-                __m256i aq = _mm256_sign_epi8(q, q);
-                __m256i sc = _mm256_set_m128i(_mm_set1_epi16(w->scales[8 * h + 2 * k + 1]),
-                                              _mm_set1_epi16(w->scales[8 * h + 2 * k]));
-#pragma GCC unroll 4
-                for (int t = 0; t < nt; t++) {
-                    const cpu_q8 *x = TOK(t) + b + 4 * h + k;
-                    __m256i p = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(ld(x->q), q));
-                    p = _mm256_madd_epi16(p, sc);
-                    acc[k & 1][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p),
-                                                    _mm256_set1_ps(d * x->d), acc[k & 1][t]);
-                }
-            }
-        }
+        for (int t = 0; t < nt; t++) sub_dot(&ws, x + (size_t)t * xs + 32 * (size_t)j, mode, &acc[t][0]);
     }
-    for (int t = 0; t < nt; t++) out[(size_t)t * os] = hsum(_mm256_add_ps(acc[0][t], acc[1][t]));
+    for (int t = 0; t < nt; t++) out[(size_t)t * os] = hsum(_mm256_add_ps(acc[t][0], acc[t][1]));
 }
 
 /* Entry points: a full tile of CPU_TILE tokens, else one token at a time. */
-#define QDOT_ENTRY(name, call)                                                                     \
-    AVX2 static void name(const void *row, const cpu_q8 *a, size_t as, int n_tok, int64_t nb,     \
+#define QDOT_ENTRY(name, type)                                                                     \
+    AVX2 static void name(const void *row, const float *x, size_t xs, int n_tok, int64_t n,       \
                           float *out, size_t os) {                                                 \
         if (n_tok == CPU_TILE) {                                                                   \
-            call(row, a, as, CPU_TILE, nb, out, os);                                               \
+            q_row(row, x, xs, CPU_TILE, n, out, os, type);                                         \
             return;                                                                                \
         }                                                                                          \
-        for (int t = 0; t < n_tok; t++) call(row, TOK(t), as, 1, nb, out + (size_t)t * os, os);   \
+        for (int t = 0; t < n_tok; t++)                                                            \
+            q_row(row, x + (size_t)t * xs, xs, 1, n, out + (size_t)t * os, os, type);              \
     }
-#define CALL_Q8_0(r, a, as, nt, nb, o, os) q8_0_row(r, a, as, nt, nb, o, os)
-#define CALL_Q4_0(r, a, as, nt, nb, o, os) q45_row(r, a, as, nt, nb, o, os, DTYPE_Q4_0)
-#define CALL_Q4_1(r, a, as, nt, nb, o, os) q45_row(r, a, as, nt, nb, o, os, DTYPE_Q4_1)
-#define CALL_Q5_0(r, a, as, nt, nb, o, os) q45_row(r, a, as, nt, nb, o, os, DTYPE_Q5_0)
-#define CALL_Q5_1(r, a, as, nt, nb, o, os) q45_row(r, a, as, nt, nb, o, os, DTYPE_Q5_1)
-#define CALL_Q4_K(r, a, as, nt, nb, o, os) qk_row(r, a, as, nt, nb, o, os, 0)
-#define CALL_Q5_K(r, a, as, nt, nb, o, os) qk_row(r, a, as, nt, nb, o, os, 1)
-#define CALL_Q6_K(r, a, as, nt, nb, o, os) q6_k_row(r, a, as, nt, nb, o, os)
-QDOT_ENTRY(qdot_q8_0, CALL_Q8_0)
-QDOT_ENTRY(qdot_q4_0, CALL_Q4_0)
-QDOT_ENTRY(qdot_q4_1, CALL_Q4_1)
-QDOT_ENTRY(qdot_q5_0, CALL_Q5_0)
-QDOT_ENTRY(qdot_q5_1, CALL_Q5_1)
-QDOT_ENTRY(qdot_q4_k, CALL_Q4_K)
-QDOT_ENTRY(qdot_q5_k, CALL_Q5_K)
-QDOT_ENTRY(qdot_q6_k, CALL_Q6_K)
+QDOT_ENTRY(qdot_q8_0, DTYPE_Q8_0)
+QDOT_ENTRY(qdot_q4_0, DTYPE_Q4_0)
+QDOT_ENTRY(qdot_q4_1, DTYPE_Q4_1)
+QDOT_ENTRY(qdot_q5_0, DTYPE_Q5_0)
+QDOT_ENTRY(qdot_q5_1, DTYPE_Q5_1)
+QDOT_ENTRY(qdot_q4_k, DTYPE_Q4_K)
+QDOT_ENTRY(qdot_q5_k, DTYPE_Q5_K)
+QDOT_ENTRY(qdot_q6_k, DTYPE_Q6_K)
 
 /* ---- float rows: one 8-wide accumulator per token, scalar tail; the same
  * operation order for every tile size, so a token's result does not depend
@@ -302,23 +283,21 @@ FDOT_ROW(fdot_f32, ld_f32, one_f32)
 FDOT_ROW(fdot_f16, ld_f16, one_f16)
 FDOT_ROW(fdot_bf16, ld_bf16, one_bf16)
 
-cpu_kernel cpu_kernels_avx2_get(uint32_t t) {
-    cpu_kernel k = {NULL, NULL};
+cpu_dot_fn cpu_kernels_avx2_get(uint32_t t) {
     switch (t) {
-    case DTYPE_F32: k.fdot = fdot_f32; break;
-    case DTYPE_F16: k.fdot = fdot_f16; break;
-    case DTYPE_BF16: k.fdot = fdot_bf16; break;
-    case DTYPE_Q8_0: k.qdot = qdot_q8_0; break;
-    case DTYPE_Q4_0: k.qdot = qdot_q4_0; break;
-    case DTYPE_Q4_1: k.qdot = qdot_q4_1; break;
-    case DTYPE_Q5_0: k.qdot = qdot_q5_0; break;
-    case DTYPE_Q5_1: k.qdot = qdot_q5_1; break;
-    case DTYPE_Q4_K: k.qdot = qdot_q4_k; break;
-    case DTYPE_Q5_K: k.qdot = qdot_q5_k; break;
-    case DTYPE_Q6_K: k.qdot = qdot_q6_k; break;
-    default: break;
+    case DTYPE_F32: return fdot_f32;
+    case DTYPE_F16: return fdot_f16;
+    case DTYPE_BF16: return fdot_bf16;
+    case DTYPE_Q8_0: return qdot_q8_0;
+    case DTYPE_Q4_0: return qdot_q4_0;
+    case DTYPE_Q4_1: return qdot_q4_1;
+    case DTYPE_Q5_0: return qdot_q5_0;
+    case DTYPE_Q5_1: return qdot_q5_1;
+    case DTYPE_Q4_K: return qdot_q4_k;
+    case DTYPE_Q5_K: return qdot_q5_k;
+    case DTYPE_Q6_K: return qdot_q6_k;
+    default: return NULL;
     }
-    return k;
 }
 
 /* ---- attention vectors ---- */
@@ -351,59 +330,16 @@ cpu_vec cpu_kernels_avx2_vec(uint32_t kv_type) {
     return (cpu_vec){vdot_f32, vaxpy_f32};
 }
 
-/* Same result as cpu_kernels_quantize_block, bit for bit: the same float
- * operations, round-half-even in both. */
-AVX2 void cpu_kernels_avx2_quantize_q8(const float *x, cpu_q8 *out, int64_t n) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
-    const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    for (int64_t i = 0; i < n / 32; i++) {
-        const float *xb = x + 32 * i;
-        __m256 v[4], mx = _mm256_setzero_ps(), un = _mm256_setzero_ps();
-        for (int k = 0; k < 4; k++) {
-            v[k] = _mm256_loadu_ps(xb + 8 * k);
-            mx = _mm256_max_ps(mx, _mm256_andnot_ps(sign, v[k]));
-            un = _mm256_or_ps(un, _mm256_cmp_ps(v[k], v[k], _CMP_UNORD_Q));
-        }
-        __m128 m = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
-        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-        m = _mm_max_ss(m, _mm_movehdup_ps(m));
-        float amax = _mm_cvtss_f32(m);
-        if (_mm256_movemask_ps(un) || isinf(amax) || !(amax >= 1e-30f)) {
-            cpu_kernels_quantize_block(xb, out + i);
-            continue;
-        }
-        __m256 id = _mm256_set1_ps(127.0f / amax);
-        __m256i q[4], sum = _mm256_setzero_si256();
-        for (int k = 0; k < 4; k++) {
-            q[k] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[k], id),
-                                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-            sum = _mm256_add_epi32(sum, q[k]);
-        }
-        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
-        _mm256_storeu_si256((__m256i *)out[i].q, _mm256_permutevar8x32_epi32(p, perm));
-        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
-        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
-        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
-        out[i].d = amax / 127.0f;
-        out[i].s = out[i].d * (float)_mm_cvtsi128_si32(s4);
-    }
-}
-
 #else /* not x86-64: no AVX2 kernels */
 
-cpu_kernel cpu_kernels_avx2_get(uint32_t t) {
+cpu_dot_fn cpu_kernels_avx2_get(uint32_t t) {
     (void)t;
-    cpu_kernel k = {NULL, NULL};
-    return k;
+    return NULL;
 }
 
 cpu_vec cpu_kernels_avx2_vec(uint32_t kv_type) {
     (void)kv_type;
     return (cpu_vec){NULL, NULL};
-}
-
-void cpu_kernels_avx2_quantize_q8(const float *x, cpu_q8 *out, int64_t n) {
-    for (int64_t i = 0; i < n / 32; i++) cpu_kernels_quantize_block(x + 32 * i, out + i);
 }
 
 #endif
