@@ -151,6 +151,12 @@ vkllm_status convert_hf(const char *dir, const char *out, const quantize_target 
     if (s == VKLLM_OK) s = gguf_writer_create(out, &w);
     if (s == VKLLM_OK) s = convert_set_hparams(w, &m->cfg, name, t->ftype);
     if (s == VKLLM_OK) s = tokmeta_from_hf(w, dir, m->cfg.n_vocab);
+    /* transformers rounds inv_freq to the checkpoint dtype; keep that for our loader
+     * (other readers ignore the key) */
+    if (s == VKLLM_OK && m->rope_round_type) {
+        const char *rt = m->rope_round_type == DTYPE_F16 ? "f16" : "bf16";
+        s = gguf_writer_set_str(w, "vkllm.rope.inv_freq_round", rt, strlen(rt));
+    }
     if (s == VKLLM_OK && m->chat_template)
         s = gguf_writer_set_str(w, "tokenizer.chat_template", m->chat_template, strlen(m->chat_template));
     if (s == VKLLM_OK) s = convert_plan(&p, m, t, has_rf ? rope_freqs : NULL);

@@ -137,6 +137,8 @@ vkllm_status model_load_gguf(vkllm_model *m, const char *path) {
         m->chat_template = mem_strndup(s, len);
         if (!m->chat_template) return err_set(VKLLM_ERR_NOMEM, "out of memory");
     }
+    if (gguf_get_str(m->gguf, "vkllm.rope.inv_freq_round", &s, &len) == VKLLM_OK)
+        m->rope_round_type = !strcmp(s, "f16") ? DTYPE_F16 : !strcmp(s, "bf16") ? DTYPE_BF16 : 0;
     if (gguf_find_key(m->gguf, "tokenizer.ggml.model") >= 0) TRY(tokenizer_from_gguf(m->gguf, &m->tok));
     return VKLLM_OK;
 }
