@@ -4,7 +4,7 @@
 # Usage (device tool): source .gpu/on-device.sh; bash bench/gpu_bench.sh [SHAPES] [TYPES]
 set -u
 OUT=${OUT:-/tmp/vkllm-bench}
-BIN=${VKLLM_BIN:-./build/vkllm}
+BIN=${VKLLM_BIN:-./build-gpu/vkllm}
 SHAPES=${1:-"tinyllama-1.1b llama3-8b"}
 TYPES=${2:-"f16 q8_0 q4_0 q4_k_m"}
 MODELS=${MODELS:-/tmp/vkllm-models}
@@ -21,7 +21,6 @@ for shape in $SHAPES; do
     echo "== $shape $type" >> "$OUT/bench.log"
     "$BIN" bench -m "$m" -p 512 -n 128 -r 3 --backend vulkan -o json > "$OUT/$shape-$type.json" 2>> "$OUT/bench.log" \
       || echo "bench $shape $type failed" >> "$OUT/errors.txt"
-    "$BIN" run -m "$m" -p "Hello" -n 16 --temp 0 --backend vulkan --profile > /dev/null 2> "$OUT/$shape-$type.profile.txt" || true
   done
 done
 cat "$OUT"/*.json > "$OUT/all.json" 2>/dev/null

@@ -5,6 +5,7 @@
  * where the reference top-1/top-2 margin allows), and greedy continuations
  * (teacher-forced on the reference ids: our argmax equals greedy_ids at every
  * step whose margin exceeds 1e-3, or 0.05 for Q8_0). */
+#include <dlfcn.h>
 #include <jansson.h>
 
 #include "testutil.h"
@@ -36,6 +37,13 @@ static int argmax_of(const float *v, int n, float *margin) {
     return a;
 }
 
+/* On Vulkan, lavapipe stays loaded so LeakSanitizer can name (and
+ * tests/lsan.supp suppress) the allocations Mesa never frees. */
+static void pin_lavapipe(void) {
+    static void *pin;
+    if (!pin) pin = dlopen("libvulkan_lvp.so", RTLD_LAZY);
+}
+
 static vkllm_backend_kind test_backend(void) {
     const char *b = getenv("VKLLM_TEST_BACKEND");
     return b && !strcmp(b, "vulkan") ? VKLLM_BACKEND_VULKAN : VKLLM_BACKEND_CPU;
@@ -56,6 +64,7 @@ static void check_fixture(const fixture *f) {
     CHECKF(ref && rl, "%s: reference files", f->model);
     vkllm_model_params mp = vkllm_model_default_params();
     mp.backend = test_backend();
+    if (mp.backend == VKLLM_BACKEND_VULKAN) pin_lavapipe();
     const char *mb = getenv("VKLLM_TEST_MAX_BINDING_MB");
     if (mb) mp.max_binding_mb = atoi(mb);
     vkllm_model *m = NULL;
