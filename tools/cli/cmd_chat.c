@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_line.h"
 
 static volatile sig_atomic_t chat_interrupted;
 
@@ -135,17 +136,19 @@ static int chat_loop(const chat_opts *o, vkllm_model *m, vkllm_session *s, vkllm
     int tty = isatty(0);
     char line[65536];
     if (o->system) vkllm_chat_add(c, "system", o->system);
+    cli_line_hist hist = {{0}, 0};
     for (;;) {
         if (tty) {
-            printf("> ");
-            fflush(stdout);
-        }
-        if (!fgets(line, sizeof line, stdin)) {
-            if (tty && chat_interrupted == 1) { /* Ctrl-C at the prompt: once more quits */
-                clearerr(stdin);
-                printf("\n(Ctrl-C again or Ctrl-D to quit)\n");
+            int r = cli_line_read("> ", line, sizeof line, &hist);
+            if (r == CLI_LINE_EOF) break;
+            if (r == CLI_LINE_INTERRUPT) {
+                if (++chat_interrupted >= 2) break; /* Ctrl-C twice at the prompt quits */
+                printf("(Ctrl-C again or Ctrl-D to quit)\n");
                 continue;
             }
+            chat_interrupted = 0;
+            cli_line_hist_add(&hist, line);
+        } else if (!fgets(line, sizeof line, stdin)) {
             break;
         }
         size_t n = strlen(line);
@@ -161,19 +164,32 @@ static int chat_loop(const chat_opts *o, vkllm_model *m, vkllm_session *s, vkllm
             vkllm_chat_add(c, "system", line + 8);
             continue;
         }
-        if (vkllm_chat_add(c, "user", line) != VKLLM_OK) return cli_fail_status("chat", VKLLM_ERR_INVALID_ARG);
+        if (vkllm_chat_add(c, "user", line) != VKLLM_OK) {
+            cli_line_hist_free(&hist);
+            return cli_fail_status("chat", VKLLM_ERR_INVALID_ARG);
+        }
         size_t n_eval;
         vkllm_status st = vkllm_chat_prepare(c, &n_eval);
-        if (st != VKLLM_OK) return cli_fail_status("chat", st);
+        if (st != VKLLM_OK) {
+            cli_line_hist_free(&hist);
+            return cli_fail_status("chat", st);
+        }
         char *ans = chat_answer(m, s, o->n_predict, 1);
         chat_interrupted = 0;
-        if (!ans) return 1;
+        if (!ans) {
+            cli_line_hist_free(&hist);
+            return 1;
+        }
         printf("\n\n");
         fflush(stdout);
         st = vkllm_chat_add(c, "assistant", ans);
         free(ans);
-        if (st != VKLLM_OK) return cli_fail_status("chat", st);
+        if (st != VKLLM_OK) {
+            cli_line_hist_free(&hist);
+            return cli_fail_status("chat", st);
+        }
     }
+    cli_line_hist_free(&hist);
     return 0;
 }
 
