@@ -141,6 +141,7 @@ static vkllm_status vk_matmul(backend *base, bk_buf *out, const bk_weight *w, co
             uint32_t nr = (uint32_t)s->rows - r0 < seg ? (uint32_t)s->rows - r0 : seg;
             pc_matmul pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0, (uint32_t)w->ne1,
                             (uint32_t)n_rows, (uint32_t)w->row_bytes, bias_type};
+            b->prof_bytes = (uint64_t)nr * w->row_bytes;
             TRY(vk_dispatch(b, p, bind, 4, &pc, sizeof pc, (nr + VK_MM_NR - 1) / VK_MM_NR,
                             ((uint32_t)n_rows + nt - 1) / nt));
         }

@@ -79,12 +79,15 @@ vkllm_status vk_pass_begin(vk_backend *b) {
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
     VK_CHECK(vkBeginCommandBuffer(b->cmd, &bi));
+    vk_profile_pass_begin(b);
     return VKLLM_OK;
 }
 
 vkllm_status vk_pass_end(vk_backend *b) {
     VK_CHECK(vkEndCommandBuffer(b->cmd));
-    return vk_submit_wait(b, b->cmd, b->fence, "the forward pass");
+    TRY(vk_submit_wait(b, b->cmd, b->fence, "the forward pass"));
+    vk_profile_collect(b);
+    return VKLLM_OK;
 }
 
 static int vk_in(const VkBuffer *set, int n, VkBuffer x) {
@@ -145,5 +148,6 @@ vkllm_status vk_dispatch(vk_backend *b, VkPipeline p, const vk_bind *binds, int 
     vkCmdBindDescriptorSets(b->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, b->layout, 0, 1, &set, 0, NULL);
     if (pc_size) vkCmdPushConstants(b->cmd, b->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, pc_size, pc);
     vkCmdDispatch(b->cmd, gx, gy, 1);
+    vk_profile_after_dispatch(b);
     return VKLLM_OK;
 }
