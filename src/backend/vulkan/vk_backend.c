@@ -23,6 +23,7 @@ static void vk_destroy(backend *base) {
         vkDeviceWaitIdle(b->d.dev);
         vk_profile_report(b);
         vk_profile_destroy(b);
+        vk_att_scratch_release(b, 1);
         vk_buffer_destroy(b, &b->staging);
         vk_buffer_destroy(b, &b->dummy);
         vk_arena_destroy(b);

@@ -18,6 +18,7 @@
 #define VK_DESC_POOL_SETS 1024
 #define VK_MAX_PIPES 64
 #define VK_HAZARD_MAX 64
+#define VK_MAX_RETIRED 16
 
 typedef struct vk_buffer {
     VkBuffer buf;
@@ -109,6 +110,11 @@ typedef struct vk_backend {
     VkBuffer written[VK_HAZARD_MAX], read[VK_HAZARD_MAX];
     int n_written, n_read;
 
+    /* split attention's partials (vk_ops.c), and outgrown ones waiting for the fence */
+    vk_buffer att_part;
+    vk_buffer retired[VK_MAX_RETIRED];
+    int n_retired;
+
     /* profiling (vk_profile.c): prof_name is the variant of the last
      * vk_pipeline_get, prof_bytes what the next dispatch reads of weights */
     int profile, prof_ok;
@@ -161,6 +167,8 @@ void vk_barrier_all(vk_backend *b);
 /* Records one dispatch: binds n_bind ranges (others get the dummy buffer). */
 vkllm_status vk_dispatch(vk_backend *b, VkPipeline p, const vk_bind *binds, int n_bind,
                          const void *pc, uint32_t pc_size, uint32_t gx, uint32_t gy);
+vkllm_status vk_dispatch_3d(vk_backend *b, VkPipeline p, const vk_bind *binds, int n_bind,
+                            const void *pc, uint32_t pc_size, uint32_t gx, uint32_t gy, uint32_t gz);
 
 /* vk_profile.c: all no-ops unless profiling is on and timestamps work. */
 vkllm_status vk_profile_init(vk_backend *b);
@@ -174,5 +182,7 @@ void vk_profile_destroy(vk_backend *b);
 
 /* vk_ops.c */
 void vk_ops_install(backend_vt *vt);
+/* Destroys the outgrown attention scratch buffers (after a fence); all: the current one too. */
+void vk_att_scratch_release(vk_backend *b, int all);
 
 #endif

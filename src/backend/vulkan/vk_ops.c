@@ -20,7 +20,7 @@ typedef struct { uint32_t n_tok, row, block_size, max_blocks, kv_f16, pos_off, s
 typedef struct {
     uint32_t n_tok, n_heads, n_kv_heads, head_dim, block_size, max_blocks, kv_f16;
     float scale;
-    uint32_t pos_off, seq_off, bt_off;
+    uint32_t pos_off, seq_off, bt_off, chunk, n_chunks;
 } pc_attention;
 typedef struct { uint32_t n; } pc_n;
 typedef struct { uint32_t n_rows, n; } pc_rows;
@@ -29,7 +29,7 @@ _Static_assert(sizeof(pc_embed) == 24, "embed push constants");
 _Static_assert(sizeof(pc_rmsnorm) == 20, "rmsnorm push constants");
 _Static_assert(sizeof(pc_rope) == 24, "rope push constants");
 _Static_assert(sizeof(pc_kv_write) == 32, "kv_write push constants");
-_Static_assert(sizeof(pc_attention) == 44 && sizeof(pc_attention) <= VK_PC_MAX, "attention push constants");
+_Static_assert(sizeof(pc_attention) == 52 && sizeof(pc_attention) <= VK_PC_MAX, "attention push constants");
 _Static_assert(sizeof(pc_n) == 4 && sizeof(pc_rows) == 8, "elementwise push constants");
 
 #define VK_MAX_GROUPS 65535u
@@ -225,6 +225,54 @@ static vkllm_status vk_kv_write(backend *base, bk_kv *kv, int layer, const bk_bu
     return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, vk_groups(work), 1);
 }
 
+/* Split attention along the positions when few (token, head) pairs would
+ * leave the GPU idle and the context spans more than one chunk: enough
+ * chunks for ~VK_ATT_TARGET_GROUPS workgroups, chunks a multiple of VK_WG
+ * positions, at most VK_ATT_MAX_CHUNKS of them. n_chunks 1 = no split. */
+#define VK_ATT_TARGET_GROUPS 1024u
+#define VK_ATT_MAX_CHUNKS 32u
+#define VK_ATT_SPLIT_MAX_PAIRS 2048u
+
+static uint32_t vk_ceil_to(uint32_t x, uint32_t m) { return (x + m - 1) / m * m; }
+
+static void vk_att_split_plan(uint64_t pairs, uint32_t max_len, uint32_t *chunk, uint32_t *n_chunks) {
+    *chunk = max_len ? max_len : 1;
+    *n_chunks = 1;
+    if (pairs == 0 || pairs >= VK_ATT_SPLIT_MAX_PAIRS || max_len <= VK_WG) return;
+    uint32_t want = (uint32_t)((VK_ATT_TARGET_GROUPS + pairs - 1) / pairs);
+    uint32_t c = vk_ceil_to((max_len + want - 1) / want, VK_WG);
+    uint32_t c_min = vk_ceil_to((max_len + VK_ATT_MAX_CHUNKS - 1) / VK_ATT_MAX_CHUNKS, VK_WG);
+    if (c < c_min) c = c_min;
+    *chunk = c;
+    *n_chunks = (max_len + c - 1) / c;
+}
+
+/* The partials buffer holds at least `bytes`. A smaller one may still be
+ * used by dispatches recorded earlier in this pass, so it is retired and
+ * destroyed after the pass's fence (vk_att_scratch_release). */
+static vkllm_status vk_att_scratch(vk_backend *b, uint64_t bytes) {
+    if (b->att_part.buf && b->att_part.size >= bytes) return VKLLM_OK;
+    if (bytes > b->d.info.max_storage_range)
+        return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: attention: %llu bytes of partials exceed the binding limit",
+                       (unsigned long long)bytes);
+    if (b->att_part.buf) {
+        if (b->n_retired == VK_MAX_RETIRED)
+            return err_set(VKLLM_ERR_INTERNAL, "vulkan: attention: too many scratch resizes in one pass");
+        b->retired[b->n_retired++] = b->att_part;
+        memset(&b->att_part, 0, sizeof b->att_part);
+    }
+    uint64_t size = 1u << 20;
+    while (size < bytes) size *= 2;
+    if (size > b->d.info.max_storage_range) size = bytes;
+    return vk_buffer_create(b, size, 0, "attention partials", &b->att_part);
+}
+
+void vk_att_scratch_release(vk_backend *b, int all) {
+    for (int i = 0; i < b->n_retired; i++) vk_buffer_destroy(b, &b->retired[i]);
+    b->n_retired = 0;
+    if (all) vk_buffer_destroy(b, &b->att_part);
+}
+
 static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, const bk_kv *kv, int layer, int n_heads,
                                  float scale) {
     vk_backend *b = (vk_backend *)base;
@@ -238,15 +286,35 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     TRY(vk_fits("attention", "q", q, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
     TRY(vk_fits("attention", "out", out, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
     TRY(vk_check_kv(b, kv, "attention", 1));
-    VkPipeline p;
-    TRY(vk_pipeline_get(b, "attention", 1, &p));
-    VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};
-    vk_hazard(b, rd, 2, wr, 1);
     pc_attention pc = {(uint32_t)bt->n_tokens, (uint32_t)n_heads, (uint32_t)kv->d.n_kv_heads, (uint32_t)D,
                        (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks, kv->d.type == DTYPE_F16, scale,
-                       b->off_pos, b->off_seq, b->off_bt};
+                       b->off_pos, b->off_seq, b->off_bt, 0, 1};
     vk_bind bind[5] = {vk_bb(out), vk_bb(q), vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), b->info};
-    return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens);
+    uint32_t max_len = 0;
+    for (int t = 0; t < bt->n_tokens; t++)
+        if ((uint32_t)bt->pos[t] + 1 > max_len) max_len = (uint32_t)bt->pos[t] + 1;
+    vk_att_split_plan((uint64_t)bt->n_tokens * (uint64_t)n_heads, max_len, &pc.chunk, &pc.n_chunks);
+    VkPipeline p;
+    if (pc.n_chunks < 2) {
+        TRY(vk_pipeline_get(b, "attention", 1, &p));
+        VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};
+        vk_hazard(b, rd, 2, wr, 1);
+        return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens);
+    }
+    /* flash-decoding: partials per chunk of positions, then one merge per (token, head) */
+    uint64_t part_bytes = (uint64_t)bt->n_tokens * (uint64_t)n_heads * pc.n_chunks * ((uint64_t)D + 2) * 4;
+    TRY(vk_att_scratch(b, part_bytes));
+    vk_bind part = {b->att_part.buf, 0, part_bytes};
+    TRY(vk_pipeline_get(b, "attention_split", 1, &p));
+    VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {part.buf};
+    vk_hazard(b, rd, 2, wr, 1);
+    bind[0] = part;
+    TRY(vk_dispatch_3d(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens, pc.n_chunks));
+    TRY(vk_pipeline_get(b, "attention_merge", 1, &p));
+    VkBuffer rd2[1] = {part.buf}, wr2[1] = {out->b.buf};
+    vk_hazard(b, rd2, 1, wr2, 1);
+    vk_bind mbind[5] = {vk_bb(out), part, {0}, {0}, b->info};
+    return vk_dispatch(b, p, mbind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens);
 }
 
 static vkllm_status vk_binary(vk_backend *b, const char *op, bk_buf *out, const bk_buf *a, const bk_buf *bb, size_t n) {

@@ -86,6 +86,7 @@ vkllm_status vk_pass_begin(vk_backend *b) {
 vkllm_status vk_pass_end(vk_backend *b) {
     VK_CHECK(vkEndCommandBuffer(b->cmd));
     TRY(vk_submit_wait(b, b->cmd, b->fence, "the forward pass"));
+    vk_att_scratch_release(b, 0);
     vk_profile_collect(b);
     return VKLLM_OK;
 }
@@ -127,6 +128,11 @@ void vk_barrier_all(vk_backend *b) {
 
 vkllm_status vk_dispatch(vk_backend *b, VkPipeline p, const vk_bind *binds, int n_bind, const void *pc,
                          uint32_t pc_size, uint32_t gx, uint32_t gy) {
+    return vk_dispatch_3d(b, p, binds, n_bind, pc, pc_size, gx, gy, 1);
+}
+
+vkllm_status vk_dispatch_3d(vk_backend *b, VkPipeline p, const vk_bind *binds, int n_bind, const void *pc,
+                            uint32_t pc_size, uint32_t gx, uint32_t gy, uint32_t gz) {
     VkDescriptorSet set;
     TRY(vk_desc_alloc(b, &set));
     VkDescriptorBufferInfo bi[VK_NBIND];
@@ -147,7 +153,7 @@ vkllm_status vk_dispatch(vk_backend *b, VkPipeline p, const vk_bind *binds, int 
     vkCmdBindPipeline(b->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p);
     vkCmdBindDescriptorSets(b->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, b->layout, 0, 1, &set, 0, NULL);
     if (pc_size) vkCmdPushConstants(b->cmd, b->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, pc_size, pc);
-    vkCmdDispatch(b->cmd, gx, gy, 1);
+    vkCmdDispatch(b->cmd, gx, gy, gz);
     vk_profile_after_dispatch(b);
     return VKLLM_OK;
 }

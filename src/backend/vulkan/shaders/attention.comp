@@ -4,7 +4,12 @@
 // in chunks of VK_WG: each thread scores one position, then the chunk is
 // folded into a running (max, sum, acc) — online softmax — with each thread
 // owning head dims tid, tid + VK_WG, ...
-// Bindings: 0 out [n_tok][n_heads*D], 1 q, 2 K cache (layer), 3 V cache, 4 batch info.
+// With SPLIT (flash-decoding, for long contexts and few tokens) workgroup z
+// takes only positions [z*chunk, (z+1)*chunk) and writes its unnormalised
+// partial [acc D][max][sum] to slot z of n_chunks per (token, head);
+// attention_merge.comp combines them.
+// Bindings: 0 out [n_tok][n_heads*D] (SPLIT: partials
+// [n_tok][n_heads][n_chunks][D+2]), 1 q, 2 K cache (layer), 3 V cache, 4 batch info.
 #include "../vk_shader_iface.h"
 
 layout(local_size_x = VK_WG) in;
@@ -18,7 +23,7 @@ layout(std430, binding = 4) readonly buffer IBuf { int Info[]; };
 layout(push_constant) uniform PC {
     uint n_tok, n_heads, n_kv_heads, head_dim, block_size, max_blocks, kv_f16;
     float scale;
-    uint pos_off, seq_off, bt_off;
+    uint pos_off, seq_off, bt_off, chunk, n_chunks;
 } pc;
 
 #include "common/kv.glsl"
@@ -54,10 +59,16 @@ void main() {
     float acc[VK_ATT_DPT];
     for (uint k = 0u; k < VK_ATT_DPT; k++) acc[k] = 0.0;
 
-    for (uint c0 = 0u; c0 <= p; c0 += VK_WG) {
+#ifdef SPLIT
+    uint j_begin = gl_WorkGroupID.z * pc.chunk;
+    uint j_end = min(p + 1u, j_begin + pc.chunk);
+#else
+    uint j_begin = 0u, j_end = p + 1u;
+#endif
+    for (uint c0 = j_begin; c0 < j_end; c0 += VK_WG) {
         uint j = c0 + tid;
         float sc = -3.0e38;
-        if (j <= p) {
+        if (j < j_end) {
             uint base = kv_slot_index(s, j, pc.bt_off, pc.max_blocks, pc.block_size) * row + kh * D;
             base_s[tid] = base;
             float dot = 0.0;
@@ -65,12 +76,12 @@ void main() {
             sc = dot * pc.scale;
         }
         float m_new = max(m, wg_max(sc));
-        float pj = j <= p ? exp(sc - m_new) : 0.0;
+        float pj = j < j_end ? exp(sc - m_new) : 0.0;
         float alpha = exp(m - m_new);
         l = l * alpha + wg_sum(pj);
         p_s[tid] = pj;
         barrier();
-        uint n_c = min(uint(VK_WG), p - c0 + 1u);
+        uint n_c = min(uint(VK_WG), j_end - c0);
         for (uint k = 0u; k < VK_ATT_DPT; k++) {
             uint d = tid + k * VK_WG;
             if (d >= D) break;
@@ -81,9 +92,22 @@ void main() {
         m = m_new;
         barrier();
     }
+#ifdef SPLIT
+    uint ob = ((t * pc.n_heads + h) * pc.n_chunks + gl_WorkGroupID.z) * (D + 2u);
+    for (uint k = 0u; k < VK_ATT_DPT; k++) {
+        uint d = tid + k * VK_WG;
+        if (d >= D) break;
+        O[ob + d] = acc[k];
+    }
+    if (tid == 0u) {
+        O[ob + D] = m;
+        O[ob + D + 1u] = l;
+    }
+#else
     for (uint k = 0u; k < VK_ATT_DPT; k++) {
         uint d = tid + k * VK_WG;
         if (d >= D) break;
         O[qb + d] = acc[k] / l;
     }
+#endif
 }
