@@ -16,7 +16,14 @@ foreach(t ${VK_WEIGHT_TYPES})
   string(TOLOWER ${t} tl)
   list(APPEND VK_VARIANTS "embed_${tl}|embed|TYPE_${t}"
                           "matmul_${tl}|matmul|TYPE_${t}"
-                          "matmul_${tl}_sg|matmul|TYPE_${t},USE_SUBGROUP")
+                          "matmul_${tl}_sg|matmul|TYPE_${t},USE_SUBGROUP"
+                          "matvec_${tl}|matvec|TYPE_${t}"
+                          "matvec_${tl}_sg|matvec|TYPE_${t},USE_SUBGROUP")
+endforeach()
+foreach(t F32 F16 BF16)
+  string(TOLOWER ${t} tl)
+  list(APPEND VK_VARIANTS "matvec_${tl}_w|matvec|TYPE_${t},WIDE"
+                          "matvec_${tl}_w_sg|matvec|TYPE_${t},WIDE,USE_SUBGROUP")
 endforeach()
 
 file(GLOB VK_SHADER_COMMON ${VK_SHADER_DIR}/common/*.glsl)

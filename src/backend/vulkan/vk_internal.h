@@ -16,7 +16,7 @@
 #define VK_STAGING_BYTES (8u << 20)
 #define VK_ARENA_CHUNK (4u << 20)
 #define VK_DESC_POOL_SETS 1024
-#define VK_MAX_PIPES 64
+#define VK_MAX_PIPES 128
 #define VK_HAZARD_MAX 64
 #define VK_MAX_RETIRED 16
 

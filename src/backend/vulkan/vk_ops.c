@@ -108,6 +108,34 @@ static vkllm_status vk_rmsnorm(backend *base, bk_buf *out, const bk_buf *x, cons
     return VKLLM_OK;
 }
 
+/* One token (decode): matvec.comp, VK_MV_NR rows per workgroup; float
+ * weights whose rows and shard start are 16-byte aligned take the WIDE
+ * variant (16-byte loads). Sizes were checked by vk_matmul. */
+static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, const bk_buf *x, uint32_t bias_type,
+                              vk_bind bias_b) {
+    VkBuffer rd[1] = {x->b.buf}, wr[1] = {out->b.buf};
+    vk_hazard(b, rd, 1, wr, 1);
+    const uint32_t seg = VK_MAX_GROUPS * VK_MV_NR;
+    for (int i = 0; i < w->n_shards; i++) {
+        const vk_shard *s = &w->shards[i];
+        int wide = vk_float_type(w->type) && w->row_bytes % 16 == 0 && s->off % 16 == 0;
+        char name[32];
+        snprintf(name, sizeof name, "matvec_%s%s%s", vk_type_tag(w->type), wide ? "_w" : "",
+                 b->no_subgroup ? "" : "_sg");
+        VkPipeline p;
+        TRY(vk_pipeline_get(b, name, 1, &p));
+        vk_bind bind[4] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b};
+        for (uint32_t r0 = 0; r0 < (uint32_t)s->rows; r0 += seg) {
+            uint32_t nr = (uint32_t)s->rows - r0 < seg ? (uint32_t)s->rows - r0 : seg;
+            pc_matmul pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0,
+                            (uint32_t)w->ne1, 1, (uint32_t)w->row_bytes, bias_type};
+            b->prof_bytes = (uint64_t)nr * w->row_bytes;
+            TRY(vk_dispatch(b, p, bind, 4, &pc, sizeof pc, (nr + VK_MV_NR - 1) / VK_MV_NR, 1));
+        }
+    }
+    return VKLLM_OK;
+}
+
 static vkllm_status vk_matmul(backend *base, bk_buf *out, const bk_weight *w, const bk_buf *x,
                               const bk_weight *bias, int n_rows) {
     vk_backend *b = (vk_backend *)base;
@@ -126,7 +154,8 @@ static vkllm_status vk_matmul(backend *base, bk_buf *out, const bk_weight *w, co
         bias_type = bias->type;
         bias_b = (vk_bind){bias->b.buf, bias->shards[0].off, bias->shards[0].range};
     }
-    uint32_t nt = n_rows == 1 ? 1 : VK_MM_NT_MAX;
+    if (n_rows == 1) return vk_matvec(b, out, w, x, bias_type, bias_b);
+    uint32_t nt = VK_MM_NT_MAX;
     char name[32];
     snprintf(name, sizeof name, "matmul_%s%s", vk_type_tag(w->type), b->no_subgroup ? "" : "_sg");
     VkPipeline p;
