@@ -4,6 +4,8 @@
  * backend: GQA, three sequences of different lengths in scattered cache
  * blocks, a mixed batch of query tokens at chunk edges, and single-token
  * decode passes at many context lengths; f32 and f16 caches, two head dims.
+ * One configuration runs on a backend with profiling on (its table goes to
+ * stderr at destroy), so the profiler runs under the sanitizers too.
  * Outputs are poisoned with NaN; tolerances next to the checks. */
 #include "vk_harness.h"
 
@@ -126,7 +128,11 @@ int main(void) {
     backend *cpu = vkh_cpu();
     run(cpu, vk, &rng, 64, DTYPE_F32);
     run(cpu, vk, &rng, 64, DTYPE_F16);
-    run(cpu, vk, &rng, 40, DTYPE_F32);
+    vk_backend_opts po = {.device_index = -1, .profile = 1};
+    backend *vkp = NULL;
+    VKH_OK(vk_backend_create_opts(&po, &vkp));
+    run(cpu, vkp, &rng, 40, DTYPE_F32);
+    vkp->vt->destroy(vkp);
     vk->vt->destroy(vk);
     cpu->vt->destroy(cpu);
     return test_finish();
