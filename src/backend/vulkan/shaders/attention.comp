@@ -42,6 +42,30 @@ float vc_at(uint i) {
     return uintBitsToFloat(Vc[i]);
 }
 
+// q . K[base .. base+D): 8 elements per step so their loads are in flight
+// together (an f16 cache: base and the step are even, so 4 whole words).
+float k_dot(uint base, uint D) {
+    float sum = 0.0;
+    uint d = 0u;
+    for (; d + 8u <= D; d += 8u) {
+        vec4 ka, kb;
+        if (pc.kv_f16 != 0u) {
+            uint w = (base + d) >> 1;
+            uint w0 = Kc[w], w1 = Kc[w + 1u], w2 = Kc[w + 2u], w3 = Kc[w + 3u];
+            ka = vec4(unpackHalf2x16(w0), unpackHalf2x16(w1));
+            kb = vec4(unpackHalf2x16(w2), unpackHalf2x16(w3));
+        } else {
+            uint o = base + d;
+            ka = uintBitsToFloat(uvec4(Kc[o], Kc[o + 1u], Kc[o + 2u], Kc[o + 3u]));
+            kb = uintBitsToFloat(uvec4(Kc[o + 4u], Kc[o + 5u], Kc[o + 6u], Kc[o + 7u]));
+        }
+        sum += dot(vec4(q_s[d], q_s[d + 1u], q_s[d + 2u], q_s[d + 3u]), ka) +
+               dot(vec4(q_s[d + 4u], q_s[d + 5u], q_s[d + 6u], q_s[d + 7u]), kb);
+    }
+    for (; d < D; d++) sum += q_s[d] * kc_at(base + d);
+    return sum;
+}
+
 void main() {
     uint tid = gl_LocalInvocationID.x;
     uint h = gl_WorkGroupID.x, t = gl_WorkGroupID.y;
@@ -71,9 +95,7 @@ void main() {
         if (j < j_end) {
             uint base = kv_slot_index(s, j, pc.bt_off, pc.max_blocks, pc.block_size) * row + kh * D;
             base_s[tid] = base;
-            float dot = 0.0;
-            for (uint d = 0u; d < D; d++) dot += q_s[d] * kc_at(base + d);
-            sc = dot * pc.scale;
+            sc = k_dot(base, D) * pc.scale;
         }
         float m_new = max(m, wg_max(sc));
         float pj = j < j_end ? exp(sc - m_new) : 0.0;
@@ -86,7 +108,17 @@ void main() {
             uint d = tid + k * VK_WG;
             if (d >= D) break;
             float a = acc[k] * alpha;
-            for (uint i = 0u; i < n_c; i++) a += p_s[i] * vc_at(base_s[i] + d);
+            // 8 positions at a time: independent loads in flight together
+            uint i = 0u;
+            for (; i + 8u <= n_c; i += 8u) {
+                float v0 = vc_at(base_s[i] + d), v1 = vc_at(base_s[i + 1u] + d);
+                float v2 = vc_at(base_s[i + 2u] + d), v3 = vc_at(base_s[i + 3u] + d);
+                float v4 = vc_at(base_s[i + 4u] + d), v5 = vc_at(base_s[i + 5u] + d);
+                float v6 = vc_at(base_s[i + 6u] + d), v7 = vc_at(base_s[i + 7u] + d);
+                a += p_s[i] * v0 + p_s[i + 1u] * v1 + p_s[i + 2u] * v2 + p_s[i + 3u] * v3 +
+                     p_s[i + 4u] * v4 + p_s[i + 5u] * v5 + p_s[i + 6u] * v6 + p_s[i + 7u] * v7;
+            }
+            for (; i < n_c; i++) a += p_s[i] * vc_at(base_s[i] + d);
             acc[k] = a;
         }
         m = m_new;
