@@ -10,12 +10,20 @@ file(MAKE_DIRECTORY ${VK_GEN_DIR}/spv)
 set(VK_WEIGHT_TYPES F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K)
 set(VK_VARIANTS
   "rmsnorm|rmsnorm|" "rope|rope|" "kv_write|kv_write|" "attention|attention|"
+  "attention_split|attention|SPLIT" "attention_merge|attention_merge|"
   "silu_mul|silu_mul|" "add|add|" "gather_rows|gather_rows|" "argmax|argmax|")
 foreach(t ${VK_WEIGHT_TYPES})
   string(TOLOWER ${t} tl)
   list(APPEND VK_VARIANTS "embed_${tl}|embed|TYPE_${t}"
                           "matmul_${tl}|matmul|TYPE_${t}"
-                          "matmul_${tl}_sg|matmul|TYPE_${t},USE_SUBGROUP")
+                          "matmul_${tl}_sg|matmul|TYPE_${t},USE_SUBGROUP"
+                          "matvec_${tl}|matvec|TYPE_${t}"
+                          "matvec_${tl}_sg|matvec|TYPE_${t},USE_SUBGROUP")
+endforeach()
+foreach(t F32 F16 BF16)
+  string(TOLOWER ${t} tl)
+  list(APPEND VK_VARIANTS "matvec_${tl}_w|matvec|TYPE_${t},WIDE"
+                          "matvec_${tl}_w_sg|matvec|TYPE_${t},WIDE,USE_SUBGROUP")
 endforeach()
 
 file(GLOB VK_SHADER_COMMON ${VK_SHADER_DIR}/common/*.glsl)

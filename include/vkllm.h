@@ -84,6 +84,9 @@ typedef struct vkllm_model_params {
     int n_threads;              /* CPU threads; 0 = number of cores */
     int device;                 /* Vulkan device index; -1 = best */
     int max_binding_mb;         /* Vulkan: force a smaller storage-binding limit; 0 = device limit */
+    int profile;                /* Vulkan: 1 = time every GPU dispatch; a per-op table (calls, ms,
+                                   us/call, % of GPU time, matmul GB/s) is printed to stderr by
+                                   vkllm_model_destroy; 0 (default) = off */
 } vkllm_model_params;
 
 vkllm_model_params vkllm_model_default_params(void);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend/vulkan/vk_backend.h"
 #include "core/ckmath.h"
 #include "core/dtype.h"
 #include "core/err.h"
@@ -22,6 +23,7 @@ vkllm_model_params vkllm_model_default_params(void) {
     memset(&p, 0, sizeof p);
     p.backend = VKLLM_BACKEND_AUTO;
     p.device = -1;
+    p.profile = 0;
     return p;
 }
 
@@ -225,7 +227,8 @@ static vkllm_status model_pick_backend(vkllm_model *m, const vkllm_model_params 
     backend *be = NULL;
     vkllm_status s;
     if (p->backend == VKLLM_BACKEND_VULKAN || p->backend == VKLLM_BACKEND_AUTO) {
-        s = vk_backend_create(p->device, p->max_binding_mb, &be);
+        vk_backend_opts vo = {.device_index = p->device, .max_binding_mb = p->max_binding_mb, .profile = p->profile};
+        s = vk_backend_create_opts(&vo, &be);
         if (s != VKLLM_OK) {
             if (p->backend == VKLLM_BACKEND_VULKAN) return s;
             log_msg(LOG_INFO, "no usable Vulkan device (%s); using the CPU", err_msg());

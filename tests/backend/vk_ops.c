@@ -61,8 +61,8 @@ static void test_embed(backend *cpu, backend *vk, uint64_t *rng) {
 }
 
 static void matmul_case(backend *cpu, backend *vk, uint64_t *rng, uint32_t t, int big, int n_rows, int with_bias,
-                        const char *label) {
-    int64_t ne0 = pick_ne0(t, big), ne1 = big ? 45 : 13;
+                        const char *label, int64_t ne0_force) {
+    int64_t ne0 = ne0_force ? ne0_force : pick_ne0(t, big), ne1 = big ? 45 : 13;
     void *data;
     uint64_t nb;
     float *deq;
@@ -117,10 +117,16 @@ static void matmul_case(backend *cpu, backend *vk, uint64_t *rng, uint32_t t, in
 
 static void test_matmul(backend *cpu, backend *vk, uint64_t *rng, const char *label) {
     for (size_t ti = 0; ti < N_TYPES; ti++) {
-        matmul_case(cpu, vk, rng, types[ti], 0, 1, 0, label);
-        matmul_case(cpu, vk, rng, types[ti], 1, 1, 1, label);
-        matmul_case(cpu, vk, rng, types[ti], 0, 3, 1, label);
-        matmul_case(cpu, vk, rng, types[ti], 1, 11, 0, label); /* > the 8-token tile, odd */
+        matmul_case(cpu, vk, rng, types[ti], 0, 1, 0, label, 0);
+        matmul_case(cpu, vk, rng, types[ti], 1, 1, 1, label, 0);
+        matmul_case(cpu, vk, rng, types[ti], 0, 3, 1, label, 0);
+        matmul_case(cpu, vk, rng, types[ti], 1, 11, 0, label, 0); /* > the 8-token tile, odd */
+        if (is_float(types[ti])) {
+            /* rows of a multiple of 16 bytes: the one-token path's 16-byte loads */
+            matmul_case(cpu, vk, rng, types[ti], 0, 1, 1, label, 8);
+            matmul_case(cpu, vk, rng, types[ti], 1, 1, 0, label, 2 * 64 * 32 + 8);
+            matmul_case(cpu, vk, rng, types[ti], 1, 3, 0, label, 2 * 64 * 32 + 8);
+        }
     }
 }
 

@@ -12,6 +12,7 @@ const char cli_model_help[] =
     "  --backend cpu|vulkan   compute backend (default: vulkan when a GPU is usable)\n"
     "  --device N             Vulkan device index (see vkllm devices)\n"
     "  --max-binding-mb N     split weights into storage bindings of at most N MiB\n"
+    "  --profile              time every GPU dispatch; per-op table on stderr at exit\n"
     "  --threads N            CPU threads (default: all cores)\n"
     "  --ctx N                context size in tokens (default: training context, max 4096)\n"
     "  --temp T               temperature; 0 = greedy (default 0.8)\n"
@@ -66,6 +67,8 @@ int cli_model_flag(const char *cmd, int argc, char **argv, int *i, cli_model_opt
         NEED_VALUE();
         if (cli_parse_int(cmd, a, v, 1, 1 << 20, &n)) return -1;
         o->mp.max_binding_mb = (int)n;
+    } else if (!strcmp(a, "--profile")) {
+        o->mp.profile = 1;
     } else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) {
         NEED_VALUE();
         if (cli_parse_int(cmd, a, v, 1, 1024, &n)) return -1;

@@ -21,6 +21,9 @@ static void vk_destroy(backend *base) {
     if (!b) return;
     if (b->d.dev) {
         vkDeviceWaitIdle(b->d.dev);
+        vk_profile_report(b);
+        vk_profile_destroy(b);
+        vk_att_scratch_release(b, 1);
         vk_buffer_destroy(b, &b->staging);
         vk_buffer_destroy(b, &b->dummy);
         vk_arena_destroy(b);
@@ -314,6 +317,8 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     b->weight_limit = lim;
     TRY(vk_pipeline_init(b));
     TRY(vk_submit_init(b));
+    b->profile = o->profile;
+    TRY(vk_profile_init(b));
     TRY(vk_buffer_create(b, 256, 0, "dummy buffer", &b->dummy));
     b->base.kind = VKLLM_BACKEND_VULKAN;
     snprintf(b->base.device_name, sizeof b->base.device_name, "%s", b->d.info.name);
@@ -340,6 +345,6 @@ vkllm_status vk_backend_create_opts(const vk_backend_opts *o, backend **out) {
 }
 
 vkllm_status vk_backend_create(int device_index, int max_binding_mb, backend **out) {
-    vk_backend_opts o = {.device_index = device_index, .max_binding_mb = max_binding_mb};
+    vk_backend_opts o = {.device_index = device_index, .max_binding_mb = max_binding_mb, .profile = 0};
     return vk_backend_create_opts(&o, out);
 }

@@ -9,6 +9,7 @@ typedef struct vk_backend_opts {
     int device_index;   /* -1 = best */
     int max_binding_mb; /* > 0: weights are split into bindings of at most this size */
     int no_subgroup;    /* 1: shared-memory reductions even where subgroup ops exist */
+    int profile;        /* 1: time every dispatch; the table goes to stderr on destroy */
 } vk_backend_opts;
 
 vkllm_status vk_backend_create_opts(const vk_backend_opts *o, backend **out);

@@ -16,8 +16,9 @@
 #define VK_STAGING_BYTES (8u << 20)
 #define VK_ARENA_CHUNK (4u << 20)
 #define VK_DESC_POOL_SETS 1024
-#define VK_MAX_PIPES 64
+#define VK_MAX_PIPES 128
 #define VK_HAZARD_MAX 64
+#define VK_MAX_RETIRED 16
 
 typedef struct vk_buffer {
     VkBuffer buf;
@@ -71,6 +72,14 @@ typedef struct vk_pipe {
     VkPipeline p;
 } vk_pipe;
 
+/* Profile totals of one kernel variant (vk_profile.c). */
+#define VK_PROF_OPS 64
+typedef struct vk_prof_op {
+    char name[32];
+    uint64_t calls;
+    double ns, bytes; /* GPU time; weight bytes read (matmuls) */
+} vk_prof_op;
+
 typedef struct vk_backend {
     backend base;
     vk_dev d;
@@ -100,6 +109,25 @@ typedef struct vk_backend {
     uint32_t off_ids, off_pos, off_seq, off_bt; /* int32 offsets into info */
     VkBuffer written[VK_HAZARD_MAX], read[VK_HAZARD_MAX];
     int n_written, n_read;
+
+    /* split attention's partials (vk_ops.c), and outgrown ones waiting for the fence */
+    vk_buffer att_part;
+    vk_buffer retired[VK_MAX_RETIRED];
+    int n_retired;
+
+    /* profiling (vk_profile.c): prof_name is the variant of the last
+     * vk_pipeline_get, prof_bytes what the next dispatch reads of weights */
+    int profile, prof_ok;
+    VkQueryPool qpool;
+    float ts_period;
+    uint64_t ts_mask;
+    uint32_t q_used;
+    int *q_op;
+    uint64_t *q_bytes, *q_val;
+    const char *prof_name;
+    uint64_t prof_bytes, prof_passes, prof_untimed;
+    vk_prof_op prof[VK_PROF_OPS];
+    int n_prof;
 } vk_backend;
 
 /* vk_memory.c */
@@ -139,8 +167,22 @@ void vk_barrier_all(vk_backend *b);
 /* Records one dispatch: binds n_bind ranges (others get the dummy buffer). */
 vkllm_status vk_dispatch(vk_backend *b, VkPipeline p, const vk_bind *binds, int n_bind,
                          const void *pc, uint32_t pc_size, uint32_t gx, uint32_t gy);
+vkllm_status vk_dispatch_3d(vk_backend *b, VkPipeline p, const vk_bind *binds, int n_bind,
+                            const void *pc, uint32_t pc_size, uint32_t gx, uint32_t gy, uint32_t gz);
+
+/* vk_profile.c: all no-ops unless profiling is on and timestamps work. */
+vkllm_status vk_profile_init(vk_backend *b);
+void vk_profile_pass_begin(vk_backend *b);
+void vk_profile_after_dispatch(vk_backend *b);
+/* After the pass's fence: adds the pass's timings to the totals. */
+void vk_profile_collect(vk_backend *b);
+/* Prints the table to stderr (or that timestamps are unsupported). */
+void vk_profile_report(vk_backend *b);
+void vk_profile_destroy(vk_backend *b);
 
 /* vk_ops.c */
 void vk_ops_install(backend_vt *vt);
+/* Destroys the outgrown attention scratch buffers (after a fence); all: the current one too. */
+void vk_att_scratch_release(vk_backend *b, int all);
 
 #endif

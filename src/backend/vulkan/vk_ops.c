@@ -20,7 +20,7 @@ typedef struct { uint32_t n_tok, row, block_size, max_blocks, kv_f16, pos_off, s
 typedef struct {
     uint32_t n_tok, n_heads, n_kv_heads, head_dim, block_size, max_blocks, kv_f16;
     float scale;
-    uint32_t pos_off, seq_off, bt_off;
+    uint32_t pos_off, seq_off, bt_off, chunk, n_chunks;
 } pc_attention;
 typedef struct { uint32_t n; } pc_n;
 typedef struct { uint32_t n_rows, n; } pc_rows;
@@ -29,7 +29,7 @@ _Static_assert(sizeof(pc_embed) == 24, "embed push constants");
 _Static_assert(sizeof(pc_rmsnorm) == 20, "rmsnorm push constants");
 _Static_assert(sizeof(pc_rope) == 24, "rope push constants");
 _Static_assert(sizeof(pc_kv_write) == 32, "kv_write push constants");
-_Static_assert(sizeof(pc_attention) == 44 && sizeof(pc_attention) <= VK_PC_MAX, "attention push constants");
+_Static_assert(sizeof(pc_attention) == 52 && sizeof(pc_attention) <= VK_PC_MAX, "attention push constants");
 _Static_assert(sizeof(pc_n) == 4 && sizeof(pc_rows) == 8, "elementwise push constants");
 
 #define VK_MAX_GROUPS 65535u
@@ -108,6 +108,34 @@ static vkllm_status vk_rmsnorm(backend *base, bk_buf *out, const bk_buf *x, cons
     return VKLLM_OK;
 }
 
+/* One token (decode): matvec.comp, VK_MV_NR rows per workgroup; float
+ * weights whose rows and shard start are 16-byte aligned take the WIDE
+ * variant (16-byte loads). Sizes were checked by vk_matmul. */
+static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, const bk_buf *x, uint32_t bias_type,
+                              vk_bind bias_b) {
+    VkBuffer rd[1] = {x->b.buf}, wr[1] = {out->b.buf};
+    vk_hazard(b, rd, 1, wr, 1);
+    const uint32_t seg = VK_MAX_GROUPS * VK_MV_NR;
+    for (int i = 0; i < w->n_shards; i++) {
+        const vk_shard *s = &w->shards[i];
+        int wide = vk_float_type(w->type) && w->row_bytes % 16 == 0 && s->off % 16 == 0;
+        char name[32];
+        snprintf(name, sizeof name, "matvec_%s%s%s", vk_type_tag(w->type), wide ? "_w" : "",
+                 b->no_subgroup ? "" : "_sg");
+        VkPipeline p;
+        TRY(vk_pipeline_get(b, name, 1, &p));
+        vk_bind bind[4] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b};
+        for (uint32_t r0 = 0; r0 < (uint32_t)s->rows; r0 += seg) {
+            uint32_t nr = (uint32_t)s->rows - r0 < seg ? (uint32_t)s->rows - r0 : seg;
+            pc_matmul pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0,
+                            (uint32_t)w->ne1, 1, (uint32_t)w->row_bytes, bias_type};
+            b->prof_bytes = (uint64_t)nr * w->row_bytes;
+            TRY(vk_dispatch(b, p, bind, 4, &pc, sizeof pc, (nr + VK_MV_NR - 1) / VK_MV_NR, 1));
+        }
+    }
+    return VKLLM_OK;
+}
+
 static vkllm_status vk_matmul(backend *base, bk_buf *out, const bk_weight *w, const bk_buf *x,
                               const bk_weight *bias, int n_rows) {
     vk_backend *b = (vk_backend *)base;
@@ -126,7 +154,8 @@ static vkllm_status vk_matmul(backend *base, bk_buf *out, const bk_weight *w, co
         bias_type = bias->type;
         bias_b = (vk_bind){bias->b.buf, bias->shards[0].off, bias->shards[0].range};
     }
-    uint32_t nt = n_rows == 1 ? 1 : VK_MM_NT_MAX;
+    if (n_rows == 1) return vk_matvec(b, out, w, x, bias_type, bias_b);
+    uint32_t nt = VK_MM_NT_MAX;
     char name[32];
     snprintf(name, sizeof name, "matmul_%s%s", vk_type_tag(w->type), b->no_subgroup ? "" : "_sg");
     VkPipeline p;
@@ -141,6 +170,7 @@ static vkllm_status vk_matmul(backend *base, bk_buf *out, const bk_weight *w, co
             uint32_t nr = (uint32_t)s->rows - r0 < seg ? (uint32_t)s->rows - r0 : seg;
             pc_matmul pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0, (uint32_t)w->ne1,
                             (uint32_t)n_rows, (uint32_t)w->row_bytes, bias_type};
+            b->prof_bytes = (uint64_t)nr * w->row_bytes;
             TRY(vk_dispatch(b, p, bind, 4, &pc, sizeof pc, (nr + VK_MM_NR - 1) / VK_MM_NR,
                             ((uint32_t)n_rows + nt - 1) / nt));
         }
@@ -224,6 +254,54 @@ static vkllm_status vk_kv_write(backend *base, bk_kv *kv, int layer, const bk_bu
     return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, vk_groups(work), 1);
 }
 
+/* Split attention along the positions when few (token, head) pairs would
+ * leave the GPU idle and the context spans more than one chunk: enough
+ * chunks for ~VK_ATT_TARGET_GROUPS workgroups, chunks a multiple of VK_WG
+ * positions, at most VK_ATT_MAX_CHUNKS of them. n_chunks 1 = no split. */
+#define VK_ATT_TARGET_GROUPS 1024u
+#define VK_ATT_MAX_CHUNKS 32u
+#define VK_ATT_SPLIT_MAX_PAIRS 2048u
+
+static uint32_t vk_ceil_to(uint32_t x, uint32_t m) { return (x + m - 1) / m * m; }
+
+static void vk_att_split_plan(uint64_t pairs, uint32_t max_len, uint32_t *chunk, uint32_t *n_chunks) {
+    *chunk = max_len ? max_len : 1;
+    *n_chunks = 1;
+    if (pairs == 0 || pairs >= VK_ATT_SPLIT_MAX_PAIRS || max_len <= VK_WG) return;
+    uint32_t want = (uint32_t)((VK_ATT_TARGET_GROUPS + pairs - 1) / pairs);
+    uint32_t c = vk_ceil_to((max_len + want - 1) / want, VK_WG);
+    uint32_t c_min = vk_ceil_to((max_len + VK_ATT_MAX_CHUNKS - 1) / VK_ATT_MAX_CHUNKS, VK_WG);
+    if (c < c_min) c = c_min;
+    *chunk = c;
+    *n_chunks = (max_len + c - 1) / c;
+}
+
+/* The partials buffer holds at least `bytes`. A smaller one may still be
+ * used by dispatches recorded earlier in this pass, so it is retired and
+ * destroyed after the pass's fence (vk_att_scratch_release). */
+static vkllm_status vk_att_scratch(vk_backend *b, uint64_t bytes) {
+    if (b->att_part.buf && b->att_part.size >= bytes) return VKLLM_OK;
+    if (bytes > b->d.info.max_storage_range)
+        return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: attention: %llu bytes of partials exceed the binding limit",
+                       (unsigned long long)bytes);
+    if (b->att_part.buf) {
+        if (b->n_retired == VK_MAX_RETIRED)
+            return err_set(VKLLM_ERR_INTERNAL, "vulkan: attention: too many scratch resizes in one pass");
+        b->retired[b->n_retired++] = b->att_part;
+        memset(&b->att_part, 0, sizeof b->att_part);
+    }
+    uint64_t size = 1u << 20;
+    while (size < bytes) size *= 2;
+    if (size > b->d.info.max_storage_range) size = bytes;
+    return vk_buffer_create(b, size, 0, "attention partials", &b->att_part);
+}
+
+void vk_att_scratch_release(vk_backend *b, int all) {
+    for (int i = 0; i < b->n_retired; i++) vk_buffer_destroy(b, &b->retired[i]);
+    b->n_retired = 0;
+    if (all) vk_buffer_destroy(b, &b->att_part);
+}
+
 static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, const bk_kv *kv, int layer, int n_heads,
                                  float scale) {
     vk_backend *b = (vk_backend *)base;
@@ -237,15 +315,35 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     TRY(vk_fits("attention", "q", q, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
     TRY(vk_fits("attention", "out", out, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
     TRY(vk_check_kv(b, kv, "attention", 1));
-    VkPipeline p;
-    TRY(vk_pipeline_get(b, "attention", 1, &p));
-    VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};
-    vk_hazard(b, rd, 2, wr, 1);
     pc_attention pc = {(uint32_t)bt->n_tokens, (uint32_t)n_heads, (uint32_t)kv->d.n_kv_heads, (uint32_t)D,
                        (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks, kv->d.type == DTYPE_F16, scale,
-                       b->off_pos, b->off_seq, b->off_bt};
+                       b->off_pos, b->off_seq, b->off_bt, 0, 1};
     vk_bind bind[5] = {vk_bb(out), vk_bb(q), vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), b->info};
-    return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens);
+    uint32_t max_len = 0;
+    for (int t = 0; t < bt->n_tokens; t++)
+        if ((uint32_t)bt->pos[t] + 1 > max_len) max_len = (uint32_t)bt->pos[t] + 1;
+    vk_att_split_plan((uint64_t)bt->n_tokens * (uint64_t)n_heads, max_len, &pc.chunk, &pc.n_chunks);
+    VkPipeline p;
+    if (pc.n_chunks < 2) {
+        TRY(vk_pipeline_get(b, "attention", 1, &p));
+        VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};
+        vk_hazard(b, rd, 2, wr, 1);
+        return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens);
+    }
+    /* flash-decoding: partials per chunk of positions, then one merge per (token, head) */
+    uint64_t part_bytes = (uint64_t)bt->n_tokens * (uint64_t)n_heads * pc.n_chunks * ((uint64_t)D + 2) * 4;
+    TRY(vk_att_scratch(b, part_bytes));
+    vk_bind part = {b->att_part.buf, 0, part_bytes};
+    TRY(vk_pipeline_get(b, "attention_split", 1, &p));
+    VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {part.buf};
+    vk_hazard(b, rd, 2, wr, 1);
+    bind[0] = part;
+    TRY(vk_dispatch_3d(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens, pc.n_chunks));
+    TRY(vk_pipeline_get(b, "attention_merge", 1, &p));
+    VkBuffer rd2[1] = {part.buf}, wr2[1] = {out->b.buf};
+    vk_hazard(b, rd2, 1, wr2, 1);
+    vk_bind mbind[5] = {vk_bb(out), part, {0}, {0}, b->info};
+    return vk_dispatch(b, p, mbind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens);
 }
 
 static vkllm_status vk_binary(vk_backend *b, const char *op, bk_buf *out, const bk_buf *a, const bk_buf *bb, size_t n) {

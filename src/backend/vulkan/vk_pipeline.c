@@ -84,6 +84,7 @@ vkllm_status vk_pipeline_get(vk_backend *b, const char *name, uint32_t nt, VkPip
     for (int i = 0; i < b->n_pipes; i++)
         if (b->pipes[i].nt == nt && !strcmp(b->pipes[i].name, name)) {
             *out = b->pipes[i].p;
+            b->prof_name = b->pipes[i].name;
             return VKLLM_OK;
         }
     const vk_spirv *sp = vk_spirv_find(name);
@@ -97,6 +98,7 @@ vkllm_status vk_pipeline_get(vk_backend *b, const char *name, uint32_t nt, VkPip
     e->nt = nt;
     e->p = p;
     *out = p;
+    b->prof_name = e->name;
     return VKLLM_OK;
 }
 

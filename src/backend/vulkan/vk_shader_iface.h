@@ -19,6 +19,10 @@
 #define VK_MM_NR 2
 #define VK_MM_NT_MAX 8
 
+/* matvec (matmul of one token): threads per workgroup and rows per workgroup. */
+#define VK_MV_WG 128
+#define VK_MV_NR 4
+
 /* attention: most dims per thread (head_dim <= VK_WG * VK_ATT_DPT). */
 #define VK_ATT_DPT 8
 

@@ -79,12 +79,16 @@ vkllm_status vk_pass_begin(vk_backend *b) {
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
     VK_CHECK(vkBeginCommandBuffer(b->cmd, &bi));
+    vk_profile_pass_begin(b);
     return VKLLM_OK;
 }
 
 vkllm_status vk_pass_end(vk_backend *b) {
     VK_CHECK(vkEndCommandBuffer(b->cmd));
-    return vk_submit_wait(b, b->cmd, b->fence, "the forward pass");
+    TRY(vk_submit_wait(b, b->cmd, b->fence, "the forward pass"));
+    vk_att_scratch_release(b, 0);
+    vk_profile_collect(b);
+    return VKLLM_OK;
 }
 
 static int vk_in(const VkBuffer *set, int n, VkBuffer x) {
@@ -124,6 +128,11 @@ void vk_barrier_all(vk_backend *b) {
 
 vkllm_status vk_dispatch(vk_backend *b, VkPipeline p, const vk_bind *binds, int n_bind, const void *pc,
                          uint32_t pc_size, uint32_t gx, uint32_t gy) {
+    return vk_dispatch_3d(b, p, binds, n_bind, pc, pc_size, gx, gy, 1);
+}
+
+vkllm_status vk_dispatch_3d(vk_backend *b, VkPipeline p, const vk_bind *binds, int n_bind, const void *pc,
+                            uint32_t pc_size, uint32_t gx, uint32_t gy, uint32_t gz) {
     VkDescriptorSet set;
     TRY(vk_desc_alloc(b, &set));
     VkDescriptorBufferInfo bi[VK_NBIND];
@@ -144,6 +153,7 @@ vkllm_status vk_dispatch(vk_backend *b, VkPipeline p, const vk_bind *binds, int 
     vkCmdBindPipeline(b->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p);
     vkCmdBindDescriptorSets(b->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, b->layout, 0, 1, &set, 0, NULL);
     if (pc_size) vkCmdPushConstants(b->cmd, b->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, pc_size, pc);
-    vkCmdDispatch(b->cmd, gx, gy, 1);
+    vkCmdDispatch(b->cmd, gx, gy, gz);
+    vk_profile_after_dispatch(b);
     return VKLLM_OK;
 }

@@ -4,7 +4,12 @@
 // in chunks of VK_WG: each thread scores one position, then the chunk is
 // folded into a running (max, sum, acc) — online softmax — with each thread
 // owning head dims tid, tid + VK_WG, ...
-// Bindings: 0 out [n_tok][n_heads*D], 1 q, 2 K cache (layer), 3 V cache, 4 batch info.
+// With SPLIT (flash-decoding, for long contexts and few tokens) workgroup z
+// takes only positions [z*chunk, (z+1)*chunk) and writes its unnormalised
+// partial [acc D][max][sum] to slot z of n_chunks per (token, head);
+// attention_merge.comp combines them.
+// Bindings: 0 out [n_tok][n_heads*D] (SPLIT: partials
+// [n_tok][n_heads][n_chunks][D+2]), 1 q, 2 K cache (layer), 3 V cache, 4 batch info.
 #include "../vk_shader_iface.h"
 
 layout(local_size_x = VK_WG) in;
@@ -18,7 +23,7 @@ layout(std430, binding = 4) readonly buffer IBuf { int Info[]; };
 layout(push_constant) uniform PC {
     uint n_tok, n_heads, n_kv_heads, head_dim, block_size, max_blocks, kv_f16;
     float scale;
-    uint pos_off, seq_off, bt_off;
+    uint pos_off, seq_off, bt_off, chunk, n_chunks;
 } pc;
 
 #include "common/kv.glsl"
@@ -35,6 +40,30 @@ float kc_at(uint i) {
 float vc_at(uint i) {
     if (pc.kv_f16 != 0u) return unpackHalf2x16(Vc[i >> 1])[i & 1u];
     return uintBitsToFloat(Vc[i]);
+}
+
+// q . K[base .. base+D): 8 elements per step so their loads are in flight
+// together (an f16 cache: base and the step are even, so 4 whole words).
+float k_dot(uint base, uint D) {
+    float sum = 0.0;
+    uint d = 0u;
+    for (; d + 8u <= D; d += 8u) {
+        vec4 ka, kb;
+        if (pc.kv_f16 != 0u) {
+            uint w = (base + d) >> 1;
+            uint w0 = Kc[w], w1 = Kc[w + 1u], w2 = Kc[w + 2u], w3 = Kc[w + 3u];
+            ka = vec4(unpackHalf2x16(w0), unpackHalf2x16(w1));
+            kb = vec4(unpackHalf2x16(w2), unpackHalf2x16(w3));
+        } else {
+            uint o = base + d;
+            ka = uintBitsToFloat(uvec4(Kc[o], Kc[o + 1u], Kc[o + 2u], Kc[o + 3u]));
+            kb = uintBitsToFloat(uvec4(Kc[o + 4u], Kc[o + 5u], Kc[o + 6u], Kc[o + 7u]));
+        }
+        sum += dot(vec4(q_s[d], q_s[d + 1u], q_s[d + 2u], q_s[d + 3u]), ka) +
+               dot(vec4(q_s[d + 4u], q_s[d + 5u], q_s[d + 6u], q_s[d + 7u]), kb);
+    }
+    for (; d < D; d++) sum += q_s[d] * kc_at(base + d);
+    return sum;
 }
 
 void main() {
@@ -54,36 +83,63 @@ void main() {
     float acc[VK_ATT_DPT];
     for (uint k = 0u; k < VK_ATT_DPT; k++) acc[k] = 0.0;
 
-    for (uint c0 = 0u; c0 <= p; c0 += VK_WG) {
+#ifdef SPLIT
+    uint j_begin = gl_WorkGroupID.z * pc.chunk;
+    uint j_end = min(p + 1u, j_begin + pc.chunk);
+#else
+    uint j_begin = 0u, j_end = p + 1u;
+#endif
+    for (uint c0 = j_begin; c0 < j_end; c0 += VK_WG) {
         uint j = c0 + tid;
         float sc = -3.0e38;
-        if (j <= p) {
+        if (j < j_end) {
             uint base = kv_slot_index(s, j, pc.bt_off, pc.max_blocks, pc.block_size) * row + kh * D;
             base_s[tid] = base;
-            float dot = 0.0;
-            for (uint d = 0u; d < D; d++) dot += q_s[d] * kc_at(base + d);
-            sc = dot * pc.scale;
+            sc = k_dot(base, D) * pc.scale;
         }
         float m_new = max(m, wg_max(sc));
-        float pj = j <= p ? exp(sc - m_new) : 0.0;
+        float pj = j < j_end ? exp(sc - m_new) : 0.0;
         float alpha = exp(m - m_new);
         l = l * alpha + wg_sum(pj);
         p_s[tid] = pj;
         barrier();
-        uint n_c = min(uint(VK_WG), p - c0 + 1u);
+        uint n_c = min(uint(VK_WG), j_end - c0);
         for (uint k = 0u; k < VK_ATT_DPT; k++) {
             uint d = tid + k * VK_WG;
             if (d >= D) break;
             float a = acc[k] * alpha;
-            for (uint i = 0u; i < n_c; i++) a += p_s[i] * vc_at(base_s[i] + d);
+            // 8 positions at a time: independent loads in flight together
+            uint i = 0u;
+            for (; i + 8u <= n_c; i += 8u) {
+                float v0 = vc_at(base_s[i] + d), v1 = vc_at(base_s[i + 1u] + d);
+                float v2 = vc_at(base_s[i + 2u] + d), v3 = vc_at(base_s[i + 3u] + d);
+                float v4 = vc_at(base_s[i + 4u] + d), v5 = vc_at(base_s[i + 5u] + d);
+                float v6 = vc_at(base_s[i + 6u] + d), v7 = vc_at(base_s[i + 7u] + d);
+                a += p_s[i] * v0 + p_s[i + 1u] * v1 + p_s[i + 2u] * v2 + p_s[i + 3u] * v3 +
+                     p_s[i + 4u] * v4 + p_s[i + 5u] * v5 + p_s[i + 6u] * v6 + p_s[i + 7u] * v7;
+            }
+            for (; i < n_c; i++) a += p_s[i] * vc_at(base_s[i] + d);
             acc[k] = a;
         }
         m = m_new;
         barrier();
     }
+#ifdef SPLIT
+    uint ob = ((t * pc.n_heads + h) * pc.n_chunks + gl_WorkGroupID.z) * (D + 2u);
+    for (uint k = 0u; k < VK_ATT_DPT; k++) {
+        uint d = tid + k * VK_WG;
+        if (d >= D) break;
+        O[ob + d] = acc[k];
+    }
+    if (tid == 0u) {
+        O[ob + D] = m;
+        O[ob + D + 1u] = l;
+    }
+#else
     for (uint k = 0u; k < VK_ATT_DPT; k++) {
         uint d = tid + k * VK_WG;
         if (d >= D) break;
         O[qb + d] = acc[k] / l;
     }
+#endif
 }
