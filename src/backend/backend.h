@@ -72,6 +72,14 @@ typedef struct bk_kv_desc {
     uint32_t type;           /* DTYPE_F32 or DTYPE_F16 */
 } bk_kv_desc;
 
+/* What a fused matmul does around W·x (see backend_vt.matmul_fused). */
+typedef struct bk_fuse {
+    const bk_weight *norm; /* input = rmsnorm(x) * norm (eps below), or NULL */
+    float eps;
+    const bk_buf *glu_up;  /* input = silu(x) * glu_up, or NULL (not with norm) */
+    int accumulate;        /* out += W·input instead of out = W·input */
+} bk_fuse;
+
 typedef struct backend_vt {
     const char *name;
     void (*destroy)(backend *b);
@@ -120,6 +128,18 @@ typedef struct backend_vt {
                                 int n_rows, int n);
     /* out_ids[r] = argmax of x[r] (n values), as int32, r < n_rows */
     vkllm_status (*argmax)(backend *b, bk_buf *out_ids, const bk_buf *x, int n_rows, int n);
+
+    /* ---- optional fused ops: NULL when a backend lacks them. For a case it
+     * does not fuse, an op returns VKLLM_ERR_UNSUPPORTED having recorded
+     * nothing, and forward.c composes the plain ops instead. ---- */
+    /* out[t] (+)= W · input(x[t]) (+ bias), input and += as f says; out must
+     * not alias x or f->glu_up */
+    vkllm_status (*matmul_fused)(backend *b, bk_buf *out, const bk_weight *w, const bk_buf *x,
+                                 const bk_weight *bias, int n_rows, const bk_fuse *f);
+    /* rope(q) in place ([n_tokens, n_heads, head_dim]), then what
+     * rope(k) + kv_write(k, v) store, k itself left unrotated */
+    vkllm_status (*rope_kv_write)(backend *b, bk_buf *q, int n_heads, bk_kv *kv, int layer,
+                                  const bk_buf *k, const bk_buf *v, const bk_rope *r);
 } backend_vt;
 
 struct backend {

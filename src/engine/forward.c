@@ -53,33 +53,80 @@ void forward_free(vkllm_model *m, fwd_state *st) {
     memset(st, 0, sizeof *st);
 }
 
-static vkllm_status fwd_layer(vkllm_model *m, fwd_state *st, bk_kv *kv, int l, int T,
-                              const bk_rope *rope) {
+/* Tries the backend's fused matmul: *done = 1 when it recorded the op, 0 when
+ * the backend has none or does not fuse this case (then nothing was recorded). */
+static vkllm_status fwd_fused(backend *be, bk_buf *out, const bk_weight *w, const bk_buf *x, const bk_weight *bias,
+                              int T, const bk_fuse *f, int *done) {
+    *done = 0;
+    if (!be->vt->matmul_fused) return VKLLM_OK;
+    vkllm_status s = be->vt->matmul_fused(be, out, w, x, bias, T, f);
+    if (s == VKLLM_ERR_UNSUPPORTED) return VKLLM_OK;
+    *done = s == VKLLM_OK;
+    return s;
+}
+
+/* x += attention block: norm, q/k/v (+bias), [q/k norm], rope, KV store,
+ * attention, output projection. */
+static vkllm_status fwd_attn(vkllm_model *m, fwd_state *st, bk_kv *kv, int l, int T, const bk_rope *rope) {
     const model_config *c = &m->cfg;
     backend *be = m->be;
     const backend_vt *vt = be->vt;
     const model_bk_layer *L = &m->bk_layers[l];
     float eps = c->norm_eps;
-    TRY(vt->rmsnorm(be, st->h, st->x, L->attn_norm, T, c->dim, eps));
-    TRY(vt->matmul(be, st->q, L->wq, st->h, L->bq, T));
-    TRY(vt->matmul(be, st->k, L->wk, st->h, L->bk, T));
-    TRY(vt->matmul(be, st->v, L->wv, st->h, L->bv, T));
+    bk_fuse nf = {.norm = L->attn_norm, .eps = eps};
+    int dq, dk, dv;
+    TRY(fwd_fused(be, st->q, L->wq, st->x, L->bq, T, &nf, &dq));
+    TRY(fwd_fused(be, st->k, L->wk, st->x, L->bk, T, &nf, &dk));
+    TRY(fwd_fused(be, st->v, L->wv, st->x, L->bv, T, &nf, &dv));
+    if (!dq || !dk || !dv) TRY(vt->rmsnorm(be, st->h, st->x, L->attn_norm, T, c->dim, eps));
+    if (!dq) TRY(vt->matmul(be, st->q, L->wq, st->h, L->bq, T));
+    if (!dk) TRY(vt->matmul(be, st->k, L->wk, st->h, L->bk, T));
+    if (!dv) TRY(vt->matmul(be, st->v, L->wv, st->h, L->bv, T));
     if (c->has_qk_norm) {
         TRY(vt->rmsnorm(be, st->q, st->q, L->q_norm, T * c->n_heads, c->head_dim, eps));
         TRY(vt->rmsnorm(be, st->k, st->k, L->k_norm, T * c->n_kv_heads, c->head_dim, eps));
     }
-    TRY(vt->rope(be, st->q, c->n_heads, rope));
-    TRY(vt->rope(be, st->k, c->n_kv_heads, rope));
-    TRY(vt->kv_write(be, kv, l, st->k, st->v));
+    vkllm_status s = vt->rope_kv_write ? vt->rope_kv_write(be, st->q, c->n_heads, kv, l, st->k, st->v, rope)
+                                       : VKLLM_ERR_UNSUPPORTED;
+    if (s == VKLLM_ERR_UNSUPPORTED) {
+        TRY(vt->rope(be, st->q, c->n_heads, rope));
+        TRY(vt->rope(be, st->k, c->n_kv_heads, rope));
+        TRY(vt->kv_write(be, kv, l, st->k, st->v));
+    } else {
+        TRY(s);
+    }
     TRY(vt->attention(be, st->att, st->q, kv, l, c->n_heads, 1.0f / sqrtf((float)c->head_dim)));
-    TRY(vt->matmul(be, st->h, L->wo, st->att, NULL, T));
-    TRY(vt->add(be, st->x, st->x, st->h, (size_t)T * c->dim));
-    TRY(vt->rmsnorm(be, st->h, st->x, L->ffn_norm, T, c->dim, eps));
-    TRY(vt->matmul(be, st->gate, L->w_gate, st->h, NULL, T));
-    TRY(vt->matmul(be, st->up, L->w_up, st->h, NULL, T));
-    TRY(vt->silu_mul(be, st->gate, st->gate, st->up, (size_t)T * c->ffn_dim));
-    TRY(vt->matmul(be, st->h, L->w_down, st->gate, NULL, T));
-    TRY(vt->add(be, st->x, st->x, st->h, (size_t)T * c->dim));
+    bk_fuse acc = {.accumulate = 1};
+    int d;
+    TRY(fwd_fused(be, st->x, L->wo, st->att, NULL, T, &acc, &d));
+    if (!d) {
+        TRY(vt->matmul(be, st->h, L->wo, st->att, NULL, T));
+        TRY(vt->add(be, st->x, st->x, st->h, (size_t)T * c->dim));
+    }
+    return VKLLM_OK;
+}
+
+/* x += FFN block: norm, gate and up, silu(gate) * up, down projection. */
+static vkllm_status fwd_ffn(vkllm_model *m, fwd_state *st, int l, int T) {
+    const model_config *c = &m->cfg;
+    backend *be = m->be;
+    const backend_vt *vt = be->vt;
+    const model_bk_layer *L = &m->bk_layers[l];
+    float eps = c->norm_eps;
+    bk_fuse nf = {.norm = L->ffn_norm, .eps = eps};
+    int dg, du, dd;
+    TRY(fwd_fused(be, st->gate, L->w_gate, st->x, NULL, T, &nf, &dg));
+    TRY(fwd_fused(be, st->up, L->w_up, st->x, NULL, T, &nf, &du));
+    if (!dg || !du) TRY(vt->rmsnorm(be, st->h, st->x, L->ffn_norm, T, c->dim, eps));
+    if (!dg) TRY(vt->matmul(be, st->gate, L->w_gate, st->h, NULL, T));
+    if (!du) TRY(vt->matmul(be, st->up, L->w_up, st->h, NULL, T));
+    bk_fuse glu = {.glu_up = st->up, .accumulate = 1};
+    TRY(fwd_fused(be, st->x, L->w_down, st->gate, NULL, T, &glu, &dd));
+    if (!dd) {
+        TRY(vt->silu_mul(be, st->gate, st->gate, st->up, (size_t)T * c->ffn_dim));
+        TRY(vt->matmul(be, st->h, L->w_down, st->gate, NULL, T));
+        TRY(vt->add(be, st->x, st->x, st->h, (size_t)T * c->dim));
+    }
     return VKLLM_OK;
 }
 
@@ -92,10 +139,22 @@ static vkllm_status fwd_record(vkllm_model *m, fwd_state *st, bk_kv *kv, const b
     bk_rope rope = {c->rope_neox ? BK_ROPE_NEOX : BK_ROPE_NORM, c->head_dim, c->rope_theta,
                     m->rope_freq_factors};
     TRY(vt->embed(be, st->x, m->bk_tok_embd));
-    for (int l = 0; l < c->n_layers; l++) TRY(fwd_layer(m, st, kv, l, T, &rope));
-    TRY(vt->gather_rows(be, st->xo, st->x, out_rows, n_out, c->dim));
-    TRY(vt->rmsnorm(be, st->xo, st->xo, m->bk_out_norm, n_out, c->dim, c->norm_eps));
-    TRY(vt->matmul(be, st->logits, m->bk_output, st->xo, NULL, n_out));
+    for (int l = 0; l < c->n_layers; l++) {
+        TRY(fwd_attn(m, st, kv, l, T, &rope));
+        TRY(fwd_ffn(m, st, l, T));
+    }
+    /* the output rows are all of x (decode): norm fused into the output matmul */
+    int identity = n_out == T, d = 0;
+    for (int i = 0; i < n_out && identity; i++) identity = out_rows[i] == i;
+    if (identity) {
+        bk_fuse nf = {.norm = m->bk_out_norm, .eps = c->norm_eps};
+        TRY(fwd_fused(be, st->logits, m->bk_output, st->x, NULL, n_out, &nf, &d));
+    }
+    if (!d) {
+        TRY(vt->gather_rows(be, st->xo, st->x, out_rows, n_out, c->dim));
+        TRY(vt->rmsnorm(be, st->xo, st->xo, m->bk_out_norm, n_out, c->dim, c->norm_eps));
+        TRY(vt->matmul(be, st->logits, m->bk_output, st->xo, NULL, n_out));
+    }
     if (want_ids) TRY(vt->argmax(be, st->ids, st->logits, n_out, c->n_vocab));
     return VKLLM_OK;
 }

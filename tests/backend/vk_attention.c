@@ -1,8 +1,9 @@
-/* vk_attention.c — rope, kv_write, attention and kv_copy_block of the Vulkan
- * backend against the CPU backend: a prompt pass over two sequences (one
+/* vk_attention.c — rope, kv_write, the fused rope_kv_write, attention and
+ * kv_copy_block of the Vulkan backend against the CPU backend: a prompt pass over two sequences (one
  * longer than a workgroup's chunk of positions, so the online softmax spans
  * chunks) with scattered cache blocks and GQA, then a copy-on-write block
- * copy and a decode pass over three sequences, for f32 and f16 caches.
+ * copy and a decode pass over three sequences, for f32 and f16 caches and
+ * both rope modes, once with rope + kv_write and once with rope_kv_write.
  * Rope alone with large positions, both modes, with and without frequency
  * factors. Outputs poisoned with NaN; tolerances next to each check. */
 #include "vk_harness.h"
@@ -39,18 +40,24 @@ static void pass_free(pass_data *p) {
     free(p->v);
 }
 
-/* Runs rope on q and k, kv_write and attention for one pass; returns out and the roped q. */
-static void run_pass(backend *b, bk_kv *kv, const pass_data *p, const int32_t *bt, float **out, float **q_roped) {
+/* Runs rope on q and k, kv_write (or the fused rope_kv_write) and attention
+ * for one pass; returns out and the roped q. */
+static void run_pass(backend *b, bk_kv *kv, const pass_data *p, const int32_t *bt, bk_rope_mode mode, int fused,
+                     float **out, float **q_roped) {
     bk_batch batch = {.n_tokens = p->n, .ids = p->ids, .pos = p->pos, .seq = p->seq, .block_table = bt,
                       .n_slots = N_SLOTS, .max_blocks = MAX_BLOCKS};
     size_t nq = (size_t)p->n * N_HEADS * HD, nk = (size_t)p->n * N_KV * HD;
     bk_buf *q = vkh_buf(b, nq * 4, p->q), *k = vkh_buf(b, nk * 4, p->k), *v = vkh_buf(b, nk * 4, p->v);
     bk_buf *o = vkh_buf(b, nq * 4, NULL);
-    bk_rope rope = {.mode = BK_ROPE_NEOX, .n_dims = HD, .theta = 10000.0f, .freq_factors = NULL};
+    bk_rope rope = {.mode = mode, .n_dims = HD, .theta = 10000.0f, .freq_factors = NULL};
     VKH_OK(b->vt->begin(b, &batch));
-    VKH_OK(b->vt->rope(b, q, N_HEADS, &rope));
-    VKH_OK(b->vt->rope(b, k, N_KV, &rope));
-    VKH_OK(b->vt->kv_write(b, kv, 1, k, v));
+    if (fused) {
+        VKH_OK(b->vt->rope_kv_write(b, q, N_HEADS, kv, 1, k, v, &rope));
+    } else {
+        VKH_OK(b->vt->rope(b, q, N_HEADS, &rope));
+        VKH_OK(b->vt->rope(b, k, N_KV, &rope));
+        VKH_OK(b->vt->kv_write(b, kv, 1, k, v));
+    }
     VKH_OK(b->vt->attention(b, o, q, kv, 1, N_HEADS, 1.0f / sqrtf((float)HD)));
     VKH_OK(b->vt->end(b));
     *out = vkh_read(b, o, nq * 4);
@@ -61,7 +68,7 @@ static void run_pass(backend *b, bk_kv *kv, const pass_data *p, const int32_t *b
     b->vt->buf_free(b, o);
 }
 
-static void test_attention(backend *cpu, backend *vk, uint64_t *rng, uint32_t kv_type) {
+static void test_attention(backend *cpu, backend *vk, uint64_t *rng, uint32_t kv_type, bk_rope_mode mode) {
     /* block tables: a random permutation of the pool; block 12 is free until the copy */
     int32_t perm[N_BLOCKS];
     for (int i = 0; i < N_BLOCKS; i++) perm[i] = i;
@@ -89,32 +96,39 @@ static void test_attention(backend *cpu, backend *vk, uint64_t *rng, uint32_t kv
 
     bk_kv_desc d = {.n_layers = N_LAYERS, .n_kv_heads = N_KV, .head_dim = HD, .block_size = BS,
                     .n_blocks = N_BLOCKS, .type = kv_type};
-    float *o1[2], *q1[2], *o2[2], *q2[2];
-    backend *bs[2] = {cpu, vk};
-    for (int k = 0; k < 2; k++) {
+    /* runs: the CPU, the Vulkan plain ops, the Vulkan fused rope_kv_write */
+    float *o1[3], *q1[3], *o2[3], *q2[3];
+    backend *bs[3] = {cpu, vk, vk};
+    CHECK(vk->vt->rope_kv_write != NULL);
+    for (int k = 0; k < 3; k++) {
         backend *b = bs[k];
         bk_kv *kv = NULL;
         VKH_OK(b->vt->kv_alloc(b, &d, &kv));
-        run_pass(b, kv, &p1, bt, &o1[k], &q1[k]);
+        run_pass(b, kv, &p1, bt, mode, k == 2, &o1[k], &q1[k]);
         VKH_OK(b->vt->kv_copy_block(b, kv, copy_src, copy_dst));
-        run_pass(b, kv, &p2, bt, &o2[k], &q2[k]);
+        run_pass(b, kv, &p2, bt, mode, k == 2, &o2[k], &q2[k]);
         b->vt->kv_free(b, kv);
     }
     int f16 = kv_type == DTYPE_F16;
-    /* rope: cos/sin of the same f32 angles: 2e-6 absolute on values in [-1, 1] */
-    size_t at;
-    double e = vkh_worst(q1[1], q1[0], (size_t)p1.n * N_HEADS * HD, 2e-6, 1e-5, &at);
-    CHECKF(e <= 1, "rope (pass 1) %zu: vk %g cpu %g", at, q1[1][at], q1[0][at]);
-    /* attention: f32 sums in a different order: 2e-5 absolute + 1e-4 relative; an f16 cache
-     * rounds K/V on both sides (possibly differently by one f16 ulp): 5e-4 + 1e-3 */
-    double ta = f16 ? 5e-4 : 2e-5, tr = f16 ? 1e-3 : 1e-4;
-    e = vkh_worst(o1[1], o1[0], (size_t)p1.n * N_HEADS * HD, ta, tr, &at);
-    CHECKF(e <= 1, "attention prompt %s: element %zu (token %zu): vk %g cpu %g", dtype_name(kv_type), at,
-           at / (N_HEADS * HD), o1[1][at], o1[0][at]);
-    e = vkh_worst(o2[1], o2[0], (size_t)p2.n * N_HEADS * HD, ta, tr, &at);
-    CHECKF(e <= 1, "attention decode %s: element %zu (token %zu): vk %g cpu %g", dtype_name(kv_type), at,
-           at / (N_HEADS * HD), o2[1][at], o2[0][at]);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 1; k < 3; k++) {
+        const char *how = k == 2 ? "fused" : "plain";
+        /* rope: cos/sin of the same f32 angles: 2e-6 absolute on values in [-1, 1] */
+        size_t at;
+        double e = vkh_worst(q1[k], q1[0], (size_t)p1.n * N_HEADS * HD, 2e-6, 1e-5, &at);
+        CHECKF(e <= 1, "rope %s mode %d (pass 1) %zu: vk %g cpu %g", how, (int)mode, at, q1[k][at], q1[0][at]);
+        e = vkh_worst(q2[k], q2[0], (size_t)p2.n * N_HEADS * HD, 2e-6, 1e-5, &at);
+        CHECKF(e <= 1, "rope %s mode %d (pass 2) %zu: vk %g cpu %g", how, (int)mode, at, q2[k][at], q2[0][at]);
+        /* attention: f32 sums in a different order: 2e-5 absolute + 1e-4 relative; an f16 cache
+         * rounds K/V on both sides (possibly differently by one f16 ulp): 5e-4 + 1e-3 */
+        double ta = f16 ? 5e-4 : 2e-5, tr = f16 ? 1e-3 : 1e-4;
+        e = vkh_worst(o1[k], o1[0], (size_t)p1.n * N_HEADS * HD, ta, tr, &at);
+        CHECKF(e <= 1, "attention prompt %s %s mode %d: element %zu (token %zu): vk %g cpu %g", how,
+               dtype_name(kv_type), (int)mode, at, at / (N_HEADS * HD), o1[k][at], o1[0][at]);
+        e = vkh_worst(o2[k], o2[0], (size_t)p2.n * N_HEADS * HD, ta, tr, &at);
+        CHECKF(e <= 1, "attention decode %s %s mode %d: element %zu (token %zu): vk %g cpu %g", how,
+               dtype_name(kv_type), (int)mode, at, at / (N_HEADS * HD), o2[k][at], o2[0][at]);
+    }
+    for (int k = 0; k < 3; k++) {
         free(o1[k]);
         free(q1[k]);
         free(o2[k]);
@@ -193,8 +207,10 @@ int main(void) {
     if (!vk) return 0;
     backend *cpu = vkh_cpu();
     test_rope(cpu, vk, &rng);
-    test_attention(cpu, vk, &rng, DTYPE_F32);
-    test_attention(cpu, vk, &rng, DTYPE_F16);
+    test_attention(cpu, vk, &rng, DTYPE_F32, BK_ROPE_NEOX);
+    test_attention(cpu, vk, &rng, DTYPE_F16, BK_ROPE_NEOX);
+    test_attention(cpu, vk, &rng, DTYPE_F32, BK_ROPE_NORM);
+    test_attention(cpu, vk, &rng, DTYPE_F16, BK_ROPE_NORM);
     test_bad_blocks(vk, &rng);
     vk->vt->destroy(vk);
     cpu->vt->destroy(cpu);

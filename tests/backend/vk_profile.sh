@@ -20,10 +20,10 @@ if grep -q "vulkan profile: timestamps unsupported" "$err"; then echo "ok (times
 fail=0
 grep -q "^vulkan profile on .*passes, .* ms GPU time" "$err" || { echo "FAIL: no profile header"; fail=1; }
 grep -q "^op  *calls  *total ms  *us/call  *%  *GB/s" "$err" || { echo "FAIL: no column header"; fail=1; }
-for op in embed_ rmsnorm matmul_ rope kv_write attention silu_mul add; do
+for op in embed_ rmsnorm matmul_ matvec_ rope_kv attention silu_mul add; do
     grep -q "^$op" "$err" || { echo "FAIL: no row for $op"; fail=1; }
 done
 # every matmul row carries a bandwidth column (6 fields)
-awk '/^matmul_/ && NF != 6 { bad = 1 } END { exit bad }' "$err" || { echo "FAIL: matmul row without GB/s"; fail=1; }
+awk '/^mat(mul|vec)_/ && NF != 6 { bad = 1 } END { exit bad }' "$err" || { echo "FAIL: matmul row without GB/s"; fail=1; }
 [ $fail = 0 ] && echo "ok" || cat "$err"
 exit $fail

@@ -46,7 +46,8 @@ vkllm_status cpu_backend_check_buf(const bk_buf *buf, uint64_t count, uint64_t e
 
 int cpu_backend_set_simd(backend *b, int simd) {
     cpu_backend *cb = cb_of(b);
-    cb->simd = simd && cpu_kernels_have_avx2();
+    int best = cpu_kernels_simd_level();
+    cb->simd = simd < CPU_SIMD_NONE ? CPU_SIMD_NONE : simd > best ? best : simd;
     return cb->simd;
 }
 
@@ -314,7 +315,7 @@ vkllm_status cpu_backend_create(int n_threads, backend **out) {
     cb->base.vt = &cpu_vt;
     cb->base.kind = VKLLM_BACKEND_CPU;
     cb->n_threads = n_threads;
-    cb->simd = cpu_kernels_have_avx2();
+    cb->simd = cpu_kernels_simd_level();
     cpu_model_name(cb->base.device_name, sizeof cb->base.device_name);
     *out = &cb->base;
     return VKLLM_OK;

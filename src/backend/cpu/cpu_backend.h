@@ -38,15 +38,16 @@ typedef struct cpu_backend {
     struct backend base;
     cpu_pool *pool;
     int n_threads;
-    int simd;          /* 1: AVX2 kernels */
+    int simd;          /* kernel level, CPU_SIMD_* (cpu_kernels.h) */
     int in_pass;       /* between begin() and end() */
     bk_batch batch;    /* the current batch (arrays borrowed) */
     void *scratch;     /* per-op temporary memory */
     size_t scratch_cap;
 } cpu_backend;
 
-/* Test hook: simd = 0 forces the portable kernels; 1 selects AVX2 when the
- * CPU has it. Returns the setting in effect. */
+/* Test hook: simd = 0 forces the portable kernels, 1 AVX2, 2 AVX-512 (each
+ * only when the CPU has it; otherwise the highest level it has below).
+ * Returns the level in effect. */
 int cpu_backend_set_simd(backend *b, int simd);
 
 /* Grows the scratch area to at least bytes (contents not kept). */

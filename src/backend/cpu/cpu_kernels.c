@@ -249,8 +249,22 @@ int cpu_kernels_have_avx2(void) {
 #endif
 }
 
+int cpu_kernels_simd_level(void) {
+    if (!cpu_kernels_have_avx2()) return CPU_SIMD_NONE;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
+        return CPU_SIMD_AVX512;
+#endif
+    return CPU_SIMD_AVX2;
+}
+
 cpu_dot_fn cpu_kernels_get(uint32_t t, int simd) {
-    if (simd) {
+    if (simd >= CPU_SIMD_AVX512) {
+        cpu_dot_fn k = cpu_kernels_avx512_get(t);
+        if (k) return k;
+    }
+    if (simd >= CPU_SIMD_AVX2) {
         cpu_dot_fn k = cpu_kernels_avx2_get(t);
         if (k) return k;
     }

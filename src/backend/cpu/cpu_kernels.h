@@ -13,7 +13,8 @@
  * weight block once for all of them. A token's result does not depend on
  * n_tok: each token goes through the same operations in the same order. The
  * scalar kernels are the portable fallback; the AVX2 ones (cpu_kernels_avx2.c)
- * are chosen at run time. */
+ * and, for the 32-value block formats, the AVX-512 ones (cpu_kernels_avx512.c)
+ * are chosen at run time from what the CPU reports. */
 #ifndef VKLLM_BACKEND_CPU_CPU_KERNELS_H
 #define VKLLM_BACKEND_CPU_CPU_KERNELS_H
 
@@ -26,11 +27,16 @@
 typedef void (*cpu_dot_fn)(const void *row, const float *x, size_t x_stride, int n_tok, int64_t n,
                            float *out, size_t out_stride);
 
-/* Kernel for weight type t, scalar (simd = 0) or AVX2 (simd = 1); NULL when
- * the type is not supported. */
+/* Kernel levels, each using the one below for the types it lacks. */
+enum { CPU_SIMD_NONE = 0, CPU_SIMD_AVX2 = 1, CPU_SIMD_AVX512 = 2 };
+
+/* Kernel for weight type t at the given level (CPU_SIMD_*); NULL when the
+ * type is not supported. */
 cpu_dot_fn cpu_kernels_get(uint32_t t, int simd);
 /* 1 when this CPU runs the AVX2 kernels. */
 int cpu_kernels_have_avx2(void);
+/* The highest CPU_SIMD_* level this CPU runs. */
+int cpu_kernels_simd_level(void);
 
 /* Dequantizes n values (a multiple of the type's block size) of a weight row
  * to f32. Returns 0, or -1 for a type the CPU backend does not handle. */
@@ -47,5 +53,8 @@ cpu_vec cpu_kernels_avx2_vec(uint32_t kv_type);
 
 /* AVX2 variant (cpu_kernels_avx2.c); NULL off x86-64. */
 cpu_dot_fn cpu_kernels_avx2_get(uint32_t t);
+/* AVX-512 variant (cpu_kernels_avx512.c); NULL off x86-64 and for the types
+ * it does not cover. */
+cpu_dot_fn cpu_kernels_avx512_get(uint32_t t);
 
 #endif

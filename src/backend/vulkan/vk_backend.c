@@ -3,6 +3,7 @@
  * shards that each fit one storage binding), activation buffers, the paged
  * KV cache, and the forward-pass bracket. The ops are in vk_ops.c. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/vulkan/vk_backend.h"
@@ -307,8 +308,24 @@ static backend_vt vk_vt = {
 };
 static int vk_vt_ready;
 
+/* The matvec shape: VK_MV_WG threads x VK_MV_NR rows, or VKLLM_VK_MATVEC="WG,NR"
+ * (for tuning on a device: WG a power of two from 32 to 256 and a multiple
+ * of the subgroup size, NR 1..8; anything else keeps the default). */
+static void vk_matvec_shape(vk_backend *b) {
+    b->mv_wg = VK_MV_WG;
+    b->mv_nr = VK_MV_NR;
+    const char *e = getenv("VKLLM_VK_MATVEC");
+    unsigned wg, nr;
+    if (!e || sscanf(e, "%u,%u", &wg, &nr) != 2) return;
+    uint32_t sg = b->d.info.subgroup_size ? b->d.info.subgroup_size : 1;
+    if (wg < 32 || wg > 256 || (wg & (wg - 1)) || wg % sg || nr < 1 || nr > 8) return;
+    b->mv_wg = wg;
+    b->mv_nr = nr;
+}
+
 static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     TRY(vk_device_open(&b->d, o->device_index));
+    vk_matvec_shape(b);
     b->max_binding_mb = o->max_binding_mb;
     b->no_subgroup = o->no_subgroup || !b->d.info.subgroup_arith;
     uint64_t lim = b->d.info.max_storage_range;

@@ -16,7 +16,7 @@
 #define VK_STAGING_BYTES (8u << 20)
 #define VK_ARENA_CHUNK (4u << 20)
 #define VK_DESC_POOL_SETS 1024
-#define VK_MAX_PIPES 128
+#define VK_MAX_PIPES 512
 #define VK_HAZARD_MAX 64
 #define VK_MAX_RETIRED 16
 
@@ -68,7 +68,7 @@ typedef struct vk_arena_chunk {
 
 typedef struct vk_pipe {
     char name[32];
-    uint32_t nt;
+    uint32_t nt, mode;
     VkPipeline p;
 } vk_pipe;
 
@@ -84,6 +84,7 @@ typedef struct vk_backend {
     backend base;
     vk_dev d;
     int max_binding_mb, no_subgroup;
+    uint32_t mv_wg, mv_nr; /* matvec workgroup size and rows per workgroup */
     uint64_t weight_limit; /* bytes a weight binding may span */
 
     VkDescriptorSetLayout dsl;
@@ -148,6 +149,8 @@ vkllm_status vk_pipeline_init(vk_backend *b);
 void vk_pipeline_destroy(vk_backend *b);
 /* The pipeline of variant `name` with token tile nt (spec constant 0), created on first use. */
 vkllm_status vk_pipeline_get(vk_backend *b, const char *name, uint32_t nt, VkPipeline *out);
+/* The same with fusion mode `mode` (specialization constant 1). */
+vkllm_status vk_pipeline_get_mode(vk_backend *b, const char *name, uint32_t nt, uint32_t mode, VkPipeline *out);
 vkllm_status vk_desc_alloc(vk_backend *b, VkDescriptorSet *out);
 vkllm_status vk_desc_reset(vk_backend *b);
 

@@ -13,6 +13,13 @@
 
 /* Push constants: the same fields, in the same order, as each shader's PC block. */
 typedef struct { uint32_t ne0, n_rows, row_w0, row_out0, n_out, n_tok, row_bytes, bias_type; } pc_matmul;
+typedef struct {
+    uint32_t ne0, n_rows, row_w0, row_out0, n_out, n_tok, row_bytes, bias_type, norm_type;
+    float eps;
+} pc_matvec;
+typedef struct {
+    uint32_t n_tok, n_heads, n_kv_heads, head_dim, mode, kv_f16, block_size, max_blocks, pos_off, seq_off, bt_off;
+} pc_rope_kv;
 typedef struct { uint32_t ne0, row_bytes, row_lo, row_hi, n_tok, ids_off; } pc_embed;
 typedef struct { uint32_t n, n_rows, w_type; float eps; uint32_t row0; } pc_rmsnorm;
 typedef struct { uint32_t n_tok, n_heads, head_dim, n_dims, mode, pos_off; } pc_rope;
@@ -25,6 +32,8 @@ typedef struct {
 typedef struct { uint32_t n; } pc_n;
 typedef struct { uint32_t n_rows, n; } pc_rows;
 _Static_assert(sizeof(pc_matmul) == 32 && sizeof(pc_matmul) <= VK_PC_MAX, "matmul push constants");
+_Static_assert(sizeof(pc_matvec) == 40 && sizeof(pc_matvec) <= VK_PC_MAX, "matvec push constants");
+_Static_assert(sizeof(pc_rope_kv) == 44 && sizeof(pc_rope_kv) <= VK_PC_MAX, "rope_kv push constants");
 _Static_assert(sizeof(pc_embed) == 24, "embed push constants");
 _Static_assert(sizeof(pc_rmsnorm) == 20, "rmsnorm push constants");
 _Static_assert(sizeof(pc_rope) == 24, "rope push constants");
@@ -108,14 +117,24 @@ static vkllm_status vk_rmsnorm(backend *base, bk_buf *out, const bk_buf *x, cons
     return VKLLM_OK;
 }
 
-/* One token (decode): matvec.comp, VK_MV_NR rows per workgroup; float
+/* The input stage of a fused matvec: binding 4 and the push-constant fields. */
+typedef struct vk_mv_in {
+    uint32_t mode, norm_type;
+    float eps;
+    vk_bind b4;
+    VkBuffer extra_rd[2]; /* buffers read besides x (glu up, out when accumulating) */
+    int n_extra;
+} vk_mv_in;
+
+/* One token (decode): matvec.comp, b->mv_nr rows per workgroup; float
  * weights whose rows and shard start are 16-byte aligned take the WIDE
- * variant (16-byte loads). Sizes were checked by vk_matmul. */
+ * variant (16-byte loads). Sizes were checked by the caller. */
 static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, const bk_buf *x, uint32_t bias_type,
-                              vk_bind bias_b) {
-    VkBuffer rd[1] = {x->b.buf}, wr[1] = {out->b.buf};
-    vk_hazard(b, rd, 1, wr, 1);
-    const uint32_t seg = VK_MAX_GROUPS * VK_MV_NR;
+                              vk_bind bias_b, const vk_mv_in *in) {
+    VkBuffer rd[3] = {x->b.buf}, wr[1] = {out->b.buf};
+    for (int i = 0; i < in->n_extra; i++) rd[1 + i] = in->extra_rd[i];
+    vk_hazard(b, rd, 1 + in->n_extra, wr, 1);
+    const uint32_t nr_wg = b->mv_nr, seg = VK_MAX_GROUPS * nr_wg;
     for (int i = 0; i < w->n_shards; i++) {
         const vk_shard *s = &w->shards[i];
         int wide = vk_float_type(w->type) && w->row_bytes % 16 == 0 && s->off % 16 == 0;
@@ -123,15 +142,36 @@ static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, co
         snprintf(name, sizeof name, "matvec_%s%s%s", vk_type_tag(w->type), wide ? "_w" : "",
                  b->no_subgroup ? "" : "_sg");
         VkPipeline p;
-        TRY(vk_pipeline_get(b, name, 1, &p));
-        vk_bind bind[4] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b};
+        TRY(vk_pipeline_get_mode(b, name, 1, in->mode, &p));
+        vk_bind bind[5] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b, in->b4};
         for (uint32_t r0 = 0; r0 < (uint32_t)s->rows; r0 += seg) {
             uint32_t nr = (uint32_t)s->rows - r0 < seg ? (uint32_t)s->rows - r0 : seg;
-            pc_matmul pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0,
-                            (uint32_t)w->ne1, 1, (uint32_t)w->row_bytes, bias_type};
+            pc_matvec pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0, (uint32_t)w->ne1, 1,
+                            (uint32_t)w->row_bytes, bias_type, in->norm_type, in->eps};
             b->prof_bytes = (uint64_t)nr * w->row_bytes;
-            TRY(vk_dispatch(b, p, bind, 4, &pc, sizeof pc, (nr + VK_MV_NR - 1) / VK_MV_NR, 1));
+            TRY(vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (nr + nr_wg - 1) / nr_wg, 1));
         }
+    }
+    return VKLLM_OK;
+}
+
+/* The checks every matmul makes; fills the bias binding. */
+static vkllm_status vk_mm_check(vk_backend *b, const char *op, bk_buf *out, const bk_weight *w, const bk_buf *x,
+                                const bk_weight *bias, int n_rows, uint32_t *bias_type, vk_bind *bias_b) {
+    TRY(vk_op_ready(b, op));
+    if (n_rows <= 0 || n_rows > 65535)
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s '%s': %d rows", op, w->name, n_rows);
+    TRY(vk_fits(op, "x", x, (uint64_t)n_rows, (uint64_t)w->ne0));
+    TRY(vk_fits(op, "out", out, (uint64_t)n_rows, (uint64_t)w->ne1));
+    *bias_type = VK_NO_BIAS;
+    *bias_b = (vk_bind){0};
+    if (bias) {
+        if (!vk_float_type(bias->type) || bias->ne0 * bias->ne1 != w->ne1 || bias->n_shards != 1)
+            return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s '%s': bias '%s' (%s, %lld values) for %lld rows", op,
+                           w->name, bias->name, dtype_name(bias->type), (long long)(bias->ne0 * bias->ne1),
+                           (long long)w->ne1);
+        *bias_type = bias->type;
+        *bias_b = (vk_bind){bias->b.buf, bias->shards[0].off, bias->shards[0].range};
     }
     return VKLLM_OK;
 }
@@ -139,22 +179,13 @@ static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, co
 static vkllm_status vk_matmul(backend *base, bk_buf *out, const bk_weight *w, const bk_buf *x,
                               const bk_weight *bias, int n_rows) {
     vk_backend *b = (vk_backend *)base;
-    TRY(vk_op_ready(b, "matmul"));
-    if (n_rows <= 0 || n_rows > 65535)
-        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: matmul '%s': %d rows", w->name, n_rows);
-    TRY(vk_fits("matmul", "x", x, (uint64_t)n_rows, (uint64_t)w->ne0));
-    TRY(vk_fits("matmul", "out", out, (uint64_t)n_rows, (uint64_t)w->ne1));
     uint32_t bias_type = VK_NO_BIAS;
     vk_bind bias_b = {0};
-    if (bias) {
-        if (!vk_float_type(bias->type) || bias->ne0 * bias->ne1 != w->ne1 || bias->n_shards != 1)
-            return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: matmul '%s': bias '%s' (%s, %lld values) for %lld rows",
-                           w->name, bias->name, dtype_name(bias->type), (long long)(bias->ne0 * bias->ne1),
-                           (long long)w->ne1);
-        bias_type = bias->type;
-        bias_b = (vk_bind){bias->b.buf, bias->shards[0].off, bias->shards[0].range};
+    TRY(vk_mm_check(b, "matmul", out, w, x, bias, n_rows, &bias_type, &bias_b));
+    if (n_rows == 1) {
+        vk_mv_in in = {0};
+        return vk_matvec(b, out, w, x, bias_type, bias_b, &in);
     }
-    if (n_rows == 1) return vk_matvec(b, out, w, x, bias_type, bias_b);
     uint32_t nt = VK_MM_NT_MAX;
     char name[32];
     snprintf(name, sizeof name, "matmul_%s%s", vk_type_tag(w->type), b->no_subgroup ? "" : "_sg");
@@ -178,6 +209,55 @@ static vkllm_status vk_matmul(backend *base, bk_buf *out, const bk_weight *w, co
     return VKLLM_OK;
 }
 
+/* Fused only for one token (the matvec kernel); prompts compose the plain ops. */
+static vkllm_status vk_matmul_fused(backend *base, bk_buf *out, const bk_weight *w, const bk_buf *x,
+                                    const bk_weight *bias, int n_rows, const bk_fuse *f) {
+    vk_backend *b = (vk_backend *)base;
+    uint32_t bias_type = VK_NO_BIAS;
+    vk_bind bias_b = {0};
+    TRY(vk_mm_check(b, "matmul_fused", out, w, x, bias, n_rows, &bias_type, &bias_b));
+    if (!f || (f->norm && f->glu_up))
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: matmul_fused '%s': norm and glu together", w->name);
+    if (out == x || (f->glu_up && out == f->glu_up))
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: matmul_fused '%s': out aliases an input", w->name);
+    if (n_rows != 1)
+        return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: matmul_fused '%s': %d rows (one only)", w->name, n_rows);
+    vk_mv_in in = {.mode = f->accumulate ? VK_MV_ACC : 0, .eps = f->eps};
+    if (f->norm) {
+        const bk_weight *nw = f->norm;
+        if (!vk_float_type(nw->type) || nw->ne0 * nw->ne1 != w->ne0 || nw->n_shards != 1 || !(f->eps >= 0))
+            return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: matmul_fused '%s': norm '%s' (%s, %lld values, eps %g) for rows of %lld",
+                           w->name, nw->name, dtype_name(nw->type), (long long)(nw->ne0 * nw->ne1), (double)f->eps,
+                           (long long)w->ne0);
+        in.mode |= VK_MV_NORM;
+        in.norm_type = nw->type;
+        in.b4 = (vk_bind){nw->b.buf, nw->shards[0].off, nw->shards[0].range};
+    }
+    if (f->glu_up) {
+        TRY(vk_fits("matmul_fused", "glu_up", f->glu_up, 1, (uint64_t)w->ne0));
+        in.mode |= VK_MV_GLU;
+        in.b4 = vk_bb(f->glu_up);
+        in.extra_rd[in.n_extra++] = f->glu_up->b.buf;
+    }
+    if (f->accumulate) in.extra_rd[in.n_extra++] = out->b.buf;
+    return vk_matvec(b, out, w, x, bias_type, bias_b, &in);
+}
+
+/* The inverse frequencies of r in the pass's arena, computed as the HF
+ * reference does, in f32 (the CPU backend does the same). */
+static vkllm_status vk_rope_freqs(vk_backend *b, const bk_rope *r, vk_bind *out) {
+    int half = r->n_dims / 2;
+    float *inv = mem_calloc((size_t)half, sizeof *inv);
+    if (!inv) return err_set(VKLLM_ERR_NOMEM, "vulkan: out of memory");
+    for (int i = 0; i < half; i++) {
+        inv[i] = 1.0f / powf(r->theta, (float)(2 * i) / (float)r->n_dims);
+        if (r->freq_factors) inv[i] = inv[i] / r->freq_factors[i];
+    }
+    vkllm_status s = vk_arena_push(b, inv, (size_t)half * 4, out);
+    mem_free(inv);
+    return s;
+}
+
 static vkllm_status vk_rope(backend *base, bk_buf *x, int n_heads, const bk_rope *r) {
     vk_backend *b = (vk_backend *)base;
     TRY(vk_op_ready(b, "rope"));
@@ -187,17 +267,8 @@ static vkllm_status vk_rope(backend *base, bk_buf *x, int n_heads, const bk_rope
                        (double)r->theta, (int)r->mode);
     TRY(vk_fits("rope", "x", x, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)r->n_dims));
     int half = r->n_dims / 2;
-    float *inv = mem_calloc((size_t)half, sizeof *inv);
-    if (!inv) return err_set(VKLLM_ERR_NOMEM, "vulkan: out of memory");
-    /* as the HF reference computes it, in f32 (the CPU backend does the same) */
-    for (int i = 0; i < half; i++) {
-        inv[i] = 1.0f / powf(r->theta, (float)(2 * i) / (float)r->n_dims);
-        if (r->freq_factors) inv[i] = inv[i] / r->freq_factors[i];
-    }
     vk_bind fb;
-    vkllm_status s = vk_arena_push(b, inv, (size_t)half * 4, &fb);
-    mem_free(inv);
-    TRY(s);
+    TRY(vk_rope_freqs(b, r, &fb));
     VkPipeline p;
     TRY(vk_pipeline_get(b, "rope", 1, &p));
     VkBuffer rw[1] = {x->b.buf};
@@ -252,6 +323,36 @@ static vkllm_status vk_kv_write(backend *base, bk_kv *kv, int layer, const bk_bu
     vk_bind bind[5] = {vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), vk_bb(k), vk_bb(v), b->info};
     uint64_t work = (uint64_t)bt->n_tokens * row / (f16 ? 2 : 1);
     return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, vk_groups(work), 1);
+}
+
+static vkllm_status vk_rope_kv_write(backend *base, bk_buf *q, int n_heads, bk_kv *kv, int layer, const bk_buf *k,
+                                     const bk_buf *v, const bk_rope *r) {
+    vk_backend *b = (vk_backend *)base;
+    TRY(vk_op_ready(b, "rope_kv_write"));
+    const bk_batch *bt = b->batch;
+    int D = kv->d.head_dim;
+    if (layer < 0 || layer >= kv->d.n_layers || n_heads <= 0 || n_heads > 65535 || r->n_dims != D || D % 2 ||
+        !(r->theta > 0) || (r->mode != BK_ROPE_NORM && r->mode != BK_ROPE_NEOX))
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: rope_kv_write: layer %d, %d heads, %d dims (head dim %d), theta %g, mode %d",
+                       layer, n_heads, r->n_dims, D, (double)r->theta, (int)r->mode);
+    uint64_t row = (uint64_t)kv->d.n_kv_heads * (uint64_t)D;
+    TRY(vk_fits("rope_kv_write", "q", q, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
+    TRY(vk_fits("rope_kv_write", "k", k, (uint64_t)bt->n_tokens, row));
+    TRY(vk_fits("rope_kv_write", "v", v, (uint64_t)bt->n_tokens, row));
+    if (q == k || q == v) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: rope_kv_write: q aliases k or v");
+    TRY(vk_check_kv(b, kv, "rope_kv_write", 0));
+    vk_bind fb;
+    TRY(vk_rope_freqs(b, r, &fb));
+    VkPipeline p;
+    TRY(vk_pipeline_get(b, "rope_kv", 1, &p));
+    VkBuffer rd[3] = {q->b.buf, k->b.buf, v->b.buf}, wr[2] = {q->b.buf, kv->b.buf};
+    vk_hazard(b, rd, 3, wr, 2);
+    pc_rope_kv pc = {(uint32_t)bt->n_tokens, (uint32_t)n_heads, (uint32_t)kv->d.n_kv_heads, (uint32_t)D,
+                     (uint32_t)r->mode, kv->d.type == DTYPE_F16, (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks,
+                     b->off_pos, b->off_seq, b->off_bt};
+    vk_bind bind[7] = {vk_bb(q), vk_bb(k), vk_bb(v), vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), b->info, fb};
+    uint64_t work = (uint64_t)bt->n_tokens * ((uint64_t)n_heads * (uint64_t)D / 2 + row);
+    return vk_dispatch(b, p, bind, 7, &pc, sizeof pc, vk_groups(work), 1);
 }
 
 /* Split attention along the positions when few (token, head) pairs would
@@ -418,4 +519,6 @@ void vk_ops_install(backend_vt *vt) {
     vt->add = vk_add;
     vt->gather_rows = vk_gather_rows;
     vt->argmax = vk_argmax;
+    vt->matmul_fused = vk_matmul_fused;
+    vt->rope_kv_write = vk_rope_kv_write;
 }

@@ -57,15 +57,21 @@ static const vk_spirv *vk_spirv_find(const char *name) {
     return NULL;
 }
 
-static vkllm_status vk_pipeline_build(vk_backend *b, const vk_spirv *sp, uint32_t nt, VkPipeline *out) {
+/* Specialization constants: 0 token tile, 1 fusion mode, 2 and 3 the matvec
+ * workgroup size and rows per workgroup (constants a shader does not declare
+ * are ignored). */
+static vkllm_status vk_pipeline_build(vk_backend *b, const vk_spirv *sp, uint32_t nt, uint32_t mode,
+                                      VkPipeline *out) {
     VkDevice dev = b->d.dev;
     VkShaderModuleCreateInfo mi = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                    .codeSize = sp->size,
                                    .pCode = (const uint32_t *)(const void *)sp->code};
     VkShaderModule mod;
     VK_CHECK(vkCreateShaderModule(dev, &mi, NULL, &mod));
-    VkSpecializationMapEntry me = {.constantID = 0, .offset = 0, .size = sizeof(uint32_t)};
-    VkSpecializationInfo si = {.mapEntryCount = 1, .pMapEntries = &me, .dataSize = sizeof nt, .pData = &nt};
+    uint32_t vals[4] = {nt, mode, b->mv_wg, b->mv_nr};
+    VkSpecializationMapEntry me[4];
+    for (uint32_t i = 0; i < 4; i++) me[i] = (VkSpecializationMapEntry){i, i * 4, sizeof(uint32_t)};
+    VkSpecializationInfo si = {.mapEntryCount = 4, .pMapEntries = me, .dataSize = sizeof vals, .pData = vals};
     VkComputePipelineCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
         .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
@@ -81,8 +87,12 @@ static vkllm_status vk_pipeline_build(vk_backend *b, const vk_spirv *sp, uint32_
 }
 
 vkllm_status vk_pipeline_get(vk_backend *b, const char *name, uint32_t nt, VkPipeline *out) {
+    return vk_pipeline_get_mode(b, name, nt, 0, out);
+}
+
+vkllm_status vk_pipeline_get_mode(vk_backend *b, const char *name, uint32_t nt, uint32_t mode, VkPipeline *out) {
     for (int i = 0; i < b->n_pipes; i++)
-        if (b->pipes[i].nt == nt && !strcmp(b->pipes[i].name, name)) {
+        if (b->pipes[i].nt == nt && b->pipes[i].mode == mode && !strcmp(b->pipes[i].name, name)) {
             *out = b->pipes[i].p;
             b->prof_name = b->pipes[i].name;
             return VKLLM_OK;
@@ -92,10 +102,11 @@ vkllm_status vk_pipeline_get(vk_backend *b, const char *name, uint32_t nt, VkPip
     if (b->n_pipes == VK_MAX_PIPES || strlen(name) >= sizeof b->pipes[0].name)
         return err_set(VKLLM_ERR_INTERNAL, "vulkan: pipeline table full at '%s'", name);
     VkPipeline p;
-    TRY(vk_pipeline_build(b, sp, nt, &p));
+    TRY(vk_pipeline_build(b, sp, nt, mode, &p));
     vk_pipe *e = &b->pipes[b->n_pipes++];
     strcpy(e->name, name);
     e->nt = nt;
+    e->mode = mode;
     e->p = p;
     *out = p;
     b->prof_name = e->name;

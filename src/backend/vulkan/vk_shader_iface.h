@@ -10,8 +10,8 @@
  * in use: 8 on lavapipe, 32 on NVIDIA, 32/64 on AMD). */
 #define VK_WG 64
 
-/* Descriptor set 0: five storage buffers; each op documents its use. */
-#define VK_NBIND 5
+/* Descriptor set 0: eight storage buffers; each op documents its use. */
+#define VK_NBIND 8
 
 /* matmul: output rows per workgroup and the most tokens per workgroup; the
  * token tile (1 for decode, VK_MM_NT_MAX for prompts) is specialization
@@ -19,9 +19,16 @@
 #define VK_MM_NR 2
 #define VK_MM_NT_MAX 8
 
-/* matvec (matmul of one token): threads per workgroup and rows per workgroup. */
-#define VK_MV_WG 128
+/* matvec (matmul of one token): default threads per workgroup and rows per
+ * workgroup (specialization constants 2 and 3), the x chunk staged in shared
+ * memory (a multiple of 256 elements, the K-quant block), and the fusion bits
+ * of specialization constant 1. */
+#define VK_MV_WG 64
 #define VK_MV_NR 4
+#define VK_MV_CHUNK 4096u
+#define VK_MV_NORM 1u
+#define VK_MV_GLU 2u
+#define VK_MV_ACC 4u
 
 /* attention: most dims per thread (head_dim <= VK_WG * VK_ATT_DPT). */
 #define VK_ATT_DPT 8

@@ -17,6 +17,8 @@ layout(push_constant) uniform PC {
     uint n_tok, n_heads, head_dim, n_dims, mode, pos_off;
 } pc;
 
+#include "common/rope.glsl"
+
 void main() {
     uint half_d = pc.n_dims / 2u;
     uint total = pc.n_tok * pc.n_heads * half_d;
@@ -25,10 +27,8 @@ void main() {
         uint i = g % half_d;
         uint th = g / half_d;             // token * n_heads + head
         uint t = th / pc.n_heads;
-        float a = float(Info[pc.pos_off + t]) * F[i];
-        precise float k = round(a * 0.15915494309189535);
-        precise float r = (a - k * 6.28125) - k * 1.9353071795864769e-3;
-        float c = cos(r), s = sin(r);
+        vec2 cs = rope_cs(float(Info[pc.pos_off + t]), F[i]);
+        float c = cs.x, s = cs.y;
         uint base = th * pc.head_dim;
         uint i0 = pc.mode == 0u ? base + 2u * i : base + i;
         uint i1 = pc.mode == 0u ? i0 + 1u : i0 + half_d;
