@@ -1,7 +1,8 @@
 /* cpu_matmul.c — the CPU matmul for every weight type against a double
  * precision reference built on quant_dequantize_row (src/quant, written
  * independently of the CPU kernels), on random weights and activations, odd
- * shapes, 1..4 threads, portable and AVX2 kernels, with and without bias.
+ * shapes, 1..4 threads, portable, AVX2 and AVX-512 kernels (those this CPU
+ * runs), with and without bias.
  *
  * Tolerances (S = sum |w_i x_i| over the dequantized weights w):
  *  - F32/F16/BF16 weights: |y - ref| <= (K/8 + 16) * 2^-24 * S: a summation
@@ -24,6 +25,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/cpu_kernels.h"
 #include "core/dtype.h"
 #include "quant/quant.h"
 #include "testutil.h"
@@ -226,10 +228,14 @@ int main(void) {
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         uint32_t t = types[ti];
         int64_t bsz = dtype_block_size(t) >= 32 ? dtype_block_size(t) : 1;
-        for (int simd = 0; simd < 2; simd++) {
+        for (int simd = CPU_SIMD_NONE; simd <= CPU_SIMD_AVX512; simd++) {
+            if (simd > cpu_kernels_simd_level()) {
+                fprintf(stderr, "cpu_matmul: SIMD level %d not on this CPU, skipped\n", simd);
+                continue;
+            }
             for (int c = 0; c < 6; c++) {
                 backend *be = bes[test_rng_u64(&rng) % 4];
-                cpu_backend_set_simd(be, simd);
+                CHECK(cpu_backend_set_simd(be, simd) == simd);
                 int64_t k = bsz == 1 ? 1 + (int64_t)(test_rng_u64(&rng) % 300)
                                      : bsz * (1 + (int64_t)(test_rng_u64(&rng) % (bsz == 32 ? 24 : 4)));
                 int64_t n = c == 0 ? 1 : 1 + (int64_t)(test_rng_u64(&rng) % 140);

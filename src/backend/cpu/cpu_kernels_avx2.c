@@ -196,7 +196,10 @@ AVX2_INLINE void q_row(const uint8_t *row, const float *x, size_t xs, const int 
     __m256 acc[CPU_TILE][2];
     for (int t = 0; t < nt; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
     int64_t j = 0;
-    for (; j + group <= nsub; j += group, row += bytes * (k_fmt ? 1 : 2)) {
+    const size_t span = bytes * (k_fmt ? 1 : 2); /* bytes per group */
+    for (; j + group <= nsub; j += group, row += span) {
+        for (size_t o = 0; o < span; o += 64)
+            _mm_prefetch((const char *)row + CPU_PREFETCH_AHEAD + o, _MM_HINT_T0);
 #pragma GCC unroll 8
         for (int s = 0; s < group; s++) {
             wsub ws;

@@ -68,8 +68,10 @@ AVX512_INLINE size_t q_bytes(const uint32_t type) {
 AVX512_INLINE void decode(const uint8_t *b, const uint32_t type, const __m512 t0, const __m512 t1,
                           blk *o) {
     if (type == DTYPE_Q8_0) {
-        o->w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 2))));
-        o->w1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 18))));
+        const __m128i c0 = _mm_loadu_si128((const __m128i *)(b + 2));
+        const __m128i c1 = _mm_loadu_si128((const __m128i *)(b + 18));
+        o->w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(c0));
+        o->w1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(c1));
         o->d = _mm512_set1_ps(ld_h(b));
         return;
     }
@@ -115,6 +117,9 @@ AVX512_INLINE void blk_dot(const blk *w, const float *x, const int plain, __m512
     *acc = _mm512_fmadd_ps(w->d, p, *acc);
 }
 
+/* Software prefetch distance in bytes of the weight stream (cpu_kernels.h). */
+#define PREFETCH_AHEAD CPU_PREFETCH_AHEAD
+
 /* One row against nt tokens (1 or CPU_TILE); even and odd blocks feed
  * separate accumulators so consecutive blocks do not wait on each other. */
 AVX512_INLINE void q_row(const uint8_t *row, const float *x, size_t xs, const int nt, int64_t n,
@@ -133,6 +138,8 @@ AVX512_INLINE void q_row(const uint8_t *row, const float *x, size_t xs, const in
     for (int t = 0; t < nt; t++) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
     int64_t j = 0;
     for (; j + 2 <= nb; j += 2, row += 2 * bytes) {
+        _mm_prefetch((const char *)row + PREFETCH_AHEAD, _MM_HINT_T0);
+        _mm_prefetch((const char *)row + PREFETCH_AHEAD + 64, _MM_HINT_T0);
         blk a, b;
         decode(row, type, t0, t1, &a);
         decode(row + bytes, type, t0, t1, &b);
@@ -147,7 +154,8 @@ AVX512_INLINE void q_row(const uint8_t *row, const float *x, size_t xs, const in
         blk a;
         decode(row, type, t0, t1, &a);
 #pragma GCC unroll 4
-        for (int t = 0; t < nt; t++) blk_dot(&a, x + (size_t)t * xs + 32 * (size_t)j, plain, &acc[t][0]);
+        for (int t = 0; t < nt; t++)
+            blk_dot(&a, x + (size_t)t * xs + 32 * (size_t)j, plain, &acc[t][0]);
     }
     for (int t = 0; t < nt; t++)
         out[(size_t)t * os] = _mm512_reduce_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]));
