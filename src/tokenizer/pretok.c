@@ -26,7 +26,9 @@
  *
  * The patterns are the pre_tokenizer Split regexes published in each model
  * family's tokenizer.json (data). Mapping:
- *   gpt2:     default, gpt-2, gpt2, mpt, olmo, jais, phi-2, stablelm2, poro-chat,
+ *   default:  "default" and files without the key: punctuation runs, the gpt-2
+ *             regex, digit runs, then digit triples (llama.cpp's fallback set)
+ *   gpt2:     gpt-2, gpt2, mpt, olmo, jais, phi-2, stablelm2, poro-chat,
  *             viking, bloom, gpt3-finnish, exaone?, codeshell, jina-v1-en,
  *             jina-v2-es/de/code, roberta-bpe, tekken? (gpt-2 regex)
  *   llama3:   llama-bpe, llama3, llama-v3, smaug-bpe, dbrx, falcon3, pixtral,
@@ -46,6 +48,8 @@
 #define RE_CJK "[\\x{4E00}-\\x{9FA5}\\x{0800}-\\x{4E00}\\x{AC00}-\\x{D7FF}]+"
 
 static const char *const pretok_gpt2[] = {RE_GPT2, NULL};
+static const char *const pretok_default[] = {"[\\p{P}\\$\\+<=>\\^~\\|]+", RE_GPT2, "\\p{N}+",
+                                             "[0-9][0-9][0-9]", NULL};
 static const char *const pretok_llama3[] = {RE_LLAMA3, NULL};
 static const char *const pretok_qwen2[] = {RE_QWEN2, NULL};
 static const char *const pretok_starcoder[] = {"\\p{N}", RE_GPT2, NULL};
@@ -83,7 +87,7 @@ static const char *const pretok_deepseek_v3[] = {
 typedef struct pretok_name { const char *name; const char *const *re; int ignore_merges; } pretok_name;
 
 static const pretok_name pretok_names[] = {
-    {"default", pretok_gpt2, 0},        {"gpt-2", pretok_gpt2, 0},
+    {"default", pretok_default, 0},     {"gpt-2", pretok_gpt2, 0},
     {"gpt2", pretok_gpt2, 0},           {"mpt", pretok_gpt2, 0},
     {"olmo", pretok_gpt2, 0},           {"jais", pretok_gpt2, 0},
     {"phi-2", pretok_gpt2, 0},          {"stablelm2", pretok_qwen2, 0},
