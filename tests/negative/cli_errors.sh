@@ -51,6 +51,14 @@ expect 'cut.gguf' "$BIN" run -m "$TMP/cut.gguf" -p hi
 expect 'magic' "$BIN" info "$TMP/magic.gguf"
 head -c 1000 "$STORIES" > "$TMP/short.bin"
 expect 'short.bin' "$BIN" run -m "$TMP/short.bin" --tokenizer "$TOK" -p hi
+# a tensor the architecture needs is absent (its name changed in place)
+LC_ALL=C sed 's/blk\.0\.attn_q\.weight/blk.0.attn_x.weight/' "$GGUF" > "$TMP/notensor.gguf"
+expect "notensor.gguf: missing tensor 'blk.0.attn_q.weight'" "$BIN" run -m "$TMP/notensor.gguf" -p hi --backend cpu
+# general.architecture's value with a byte that is not UTF-8 ("ll\xffma")
+cp "$GGUF" "$TMP/archutf8.gguf"
+off=$(LC_ALL=C grep -obUa 'general\.architecture' "$GGUF" | head -1 | cut -d: -f1)
+printf '\377' | dd of="$TMP/archutf8.gguf" bs=1 seek=$((off + 20 + 4 + 8 + 2)) conv=notrunc 2>/dev/null
+expect 'archutf8.gguf: unknown architecture' "$BIN" info "$TMP/archutf8.gguf"
 mkdir -p "$TMP/hf"
 echo '{ not json' > "$TMP/hf/config.json"
 expect 'config.json' "$BIN" info "$TMP/hf"
