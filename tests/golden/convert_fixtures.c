@@ -6,6 +6,9 @@
  *     itself, which isolates the converter from the engine;
  *   - tiny-llama2 converted to f16 has the tensor names, shapes, types and
  *     bytes of the published converter's tiny-llama2-f16.gguf (Q/K permuted);
+ *     tiny-llama3 and tiny-qwen2 converted to q8_0 have the names, shapes and
+ *     types of tiny-{llama3,qwen2}-q8_0.gguf, >= 99.9% of the Q8_0 blocks
+ *     byte-identical, and logits within 3e-2;
  *   - the converted tokenizer encodes like the HF folder's (fixed and random texts);
  *   - quantize tiny-llama2-f16.gguf to q8_0: logits within 3e-2, >= 99.9% of
  *     the Q8_0 blocks byte-identical to tiny-llama2-q8_0.gguf;
@@ -232,6 +235,21 @@ int main(void) {
                 compare_gguf("tiny-llama2 f16 vs published", out, pub);
                 free(pub);
             }
+            unlink(out);
+        }
+        if (f > 0 && r.logits) { /* published q8_0 files exist for tiny-llama3 and tiny-qwen2 */
+            snprintf(out, sizeof out, "%s/cf_%s_q8_0.%ld.gguf", tmpdir(), fixtures[f], (long)getpid());
+            const char *args[] = {"vkllm", "convert", folder, out, "--type", "q8_0", NULL};
+            char what[128], rel[128];
+            snprintf(what, sizeof what, "%s convert q8_0", fixtures[f]);
+            CHECKF(run_cli(args, 0) == 0, "%s", what);
+            check_logits(what, out, &r, 3e-2);
+            snprintf(rel, sizeof rel, "models/%s-q8_0.gguf", fixtures[f]);
+            char *pub = test_path(rel);
+            double agree = compare_gguf(what, out, pub);
+            fprintf(stderr, "%s: q8_0 blocks identical to the published file: %.4f\n", what, agree);
+            CHECKF(agree >= 0.999, "%s: q8_0 blocks identical %.4f < 0.999", what, agree);
+            free(pub);
             unlink(out);
         }
         free(r.logits);
