@@ -125,7 +125,7 @@ static void test_fused(backend *cpu, backend *vk, uint64_t *rng, const char *lab
         for (size_t mi = 0; mi < sizeof modes / sizeof modes[0]; mi++) {
             uint32_t t = types[ti];
             int big = mi % 2, wide = is_float(t) && mi >= 2;
-            fused_case(cpu, vk, rng, t, pick_ne0(t, big, wide), big ? 45 : 13, modes[mi], label);
+            fused_case(cpu, vk, rng, t, pick_ne0(t, big, wide), big ? 21 : 13, modes[mi], label);
         }
 }
 

@@ -28,6 +28,7 @@ static void vk_destroy(backend *base) {
         vk_buffer_destroy(b, &b->staging);
         vk_buffer_destroy(b, &b->dummy);
         vk_arena_destroy(b);
+        vk_rec_destroy(b);
         vk_submit_destroy(b);
         vk_pipeline_destroy(b);
     }
@@ -161,11 +162,9 @@ static vkllm_status vk_buf_write(backend *base, bk_buf *buf, size_t off, const v
     /* inside a pass the write must happen in order with the recorded ops */
     vk_bind src_b;
     TRY(vk_arena_push(b, src, bytes, &src_b));
-    vk_barrier_all(b);
-    VkBufferCopy r = {.srcOffset = src_b.off, .dstOffset = off, .size = bytes};
-    vkCmdCopyBuffer(b->cmd, src_b.buf, buf->b.buf, 1, &r);
-    vk_barrier_all(b);
-    return VKLLM_OK;
+    TRY(vk_barrier_all(b));
+    TRY(vk_rec_copy(b, src_b.buf, src_b.off, buf->b.buf, off, bytes));
+    return vk_barrier_all(b);
 }
 
 static vkllm_status vk_buf_read(backend *base, const bk_buf *buf, size_t off, void *dst, size_t bytes) {
@@ -226,9 +225,10 @@ static vkllm_status vk_kv_copy_block(backend *base, bk_kv *kv, int src, int dst)
                               (VkDeviceSize)i * kv->layer_stride + (VkDeviceSize)dst * blk, blk};
     vkllm_status s = VKLLM_OK;
     if (b->in_pass) {
-        vk_barrier_all(b);
-        vkCmdCopyBuffer(b->cmd, kv->b.buf, kv->b.buf, (uint32_t)n, r);
-        vk_barrier_all(b);
+        s = vk_barrier_all(b);
+        for (int i = 0; i < n && s == VKLLM_OK; i++)
+            s = vk_rec_copy(b, kv->b.buf, r[i].srcOffset, kv->b.buf, r[i].dstOffset, r[i].size);
+        if (s == VKLLM_OK) s = vk_barrier_all(b);
     } else {
         VkCommandBuffer cmd;
         s = vk_imm_begin(b, &cmd);
@@ -276,7 +276,7 @@ static vkllm_status vk_begin(backend *base, const bk_batch *bt) {
     b->batch = bt;
     vkllm_status s = vk_batch_upload(b, bt);
     if (s != VKLLM_OK) {
-        vkEndCommandBuffer(b->cmd);
+        b->n_recs = 0;
         b->in_pass = 0;
         b->batch = NULL;
     }

@@ -72,6 +72,19 @@ typedef struct vk_pipe {
     VkPipeline p;
 } vk_pipe;
 
+/* One command of a forward pass (vk_record.c). */
+enum { VK_REC_DISPATCH = 1, VK_REC_BARRIER, VK_REC_BARRIER_ALL, VK_REC_COPY };
+typedef struct vk_rec {
+    uint32_t kind, pc_size, g[3];
+    VkPipeline pipe;
+    vk_bind binds[VK_NBIND];
+    unsigned char pc[VK_PC_MAX];
+    const char *prof_name; /* profiling: the variant and the weight bytes it reads */
+    uint64_t prof_bytes;
+    VkBuffer src, dst; /* copies */
+    VkDeviceSize src_off, dst_off, size;
+} vk_rec;
+
 /* Profile totals of one kernel variant (vk_profile.c). */
 #define VK_PROF_OPS 64
 typedef struct vk_prof_op {
@@ -110,6 +123,11 @@ typedef struct vk_backend {
     uint32_t off_ids, off_pos, off_seq, off_bt; /* int32 offsets into info */
     VkBuffer written[VK_HAZARD_MAX], read[VK_HAZARD_MAX];
     int n_written, n_read;
+    /* the pass's command list, and the previous one that b->cmd holds
+     * (rec_valid: b->cmd may be submitted again; cleared when a buffer goes) */
+    vk_rec *recs, *prev;
+    int n_recs, cap_recs, n_prev, cap_prev, rec_valid;
+    uint64_t n_passes, n_reused;
 
     /* split attention's partials (vk_ops.c), and outgrown ones waiting for the fence */
     vk_buffer att_part;
@@ -164,14 +182,25 @@ vkllm_status vk_pass_begin(vk_backend *b);
 vkllm_status vk_pass_end(vk_backend *b);
 /* Hazard tracking: before an op reading `rd` and writing `wr`, emits one
  * compute barrier when any of them was written (or `wr` read) since the last. */
-void vk_hazard(vk_backend *b, const VkBuffer *rd, int n_rd, const VkBuffer *wr, int n_wr);
+vkllm_status vk_hazard(vk_backend *b, const VkBuffer *rd, int n_rd, const VkBuffer *wr, int n_wr);
 /* A full barrier around transfers recorded inside the pass. */
-void vk_barrier_all(vk_backend *b);
+vkllm_status vk_barrier_all(vk_backend *b);
 /* Records one dispatch: binds n_bind ranges (others get the dummy buffer). */
 vkllm_status vk_dispatch(vk_backend *b, VkPipeline p, const vk_bind *binds, int n_bind,
                          const void *pc, uint32_t pc_size, uint32_t gx, uint32_t gy);
 vkllm_status vk_dispatch_3d(vk_backend *b, VkPipeline p, const vk_bind *binds, int n_bind,
                             const void *pc, uint32_t pc_size, uint32_t gx, uint32_t gy, uint32_t gz);
+
+/* vk_record.c */
+vkllm_status vk_rec_dispatch(vk_backend *b, VkPipeline p, const vk_bind *binds, int n_bind, const void *pc,
+                             uint32_t pc_size, uint32_t gx, uint32_t gy, uint32_t gz);
+/* A barrier: compute to compute, or (all) every stage and access. */
+vkllm_status vk_rec_barrier(vk_backend *b, int all);
+vkllm_status vk_rec_copy(vk_backend *b, VkBuffer src, VkDeviceSize src_off, VkBuffer dst, VkDeviceSize dst_off,
+                         VkDeviceSize size);
+/* Makes b->cmd hold the pass: *reused = 1 when the previous recording serves. */
+vkllm_status vk_rec_finish(vk_backend *b, int *reused);
+void vk_rec_destroy(vk_backend *b);
 
 /* vk_profile.c: all no-ops unless profiling is on and timestamps work. */
 vkllm_status vk_profile_init(vk_backend *b);

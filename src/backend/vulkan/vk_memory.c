@@ -80,6 +80,7 @@ vkllm_status vk_buffer_create(vk_backend *b, VkDeviceSize size, int host_visible
 
 void vk_buffer_destroy(vk_backend *b, vk_buffer *buf) {
     if (!buf) return;
+    if (buf->buf) b->rec_valid = 0; /* the recorded pass may name it */
     if (buf->map) vkUnmapMemory(b->d.dev, buf->mem);
     if (buf->buf) vkDestroyBuffer(b->d.dev, buf->buf, NULL);
     if (buf->mem) vkFreeMemory(b->d.dev, buf->mem, NULL);

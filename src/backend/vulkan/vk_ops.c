@@ -82,7 +82,7 @@ static vkllm_status vk_embed(backend *base, bk_buf *out, const bk_weight *table)
     VkPipeline p;
     TRY(vk_pipeline_get(b, name, 1, &p));
     VkBuffer rd[1] = {b->info.buf}, wr[1] = {out->b.buf};
-    vk_hazard(b, rd, 1, wr, 1);
+    TRY(vk_hazard(b, rd, 1, wr, 1));
     for (int i = 0; i < table->n_shards; i++) {
         const vk_shard *s = &table->shards[i];
         pc_embed pc = {(uint32_t)table->ne0, (uint32_t)table->row_bytes, (uint32_t)s->row0,
@@ -107,7 +107,7 @@ static vkllm_status vk_rmsnorm(backend *base, bk_buf *out, const bk_buf *x, cons
     VkPipeline p;
     TRY(vk_pipeline_get(b, "rmsnorm", 1, &p));
     VkBuffer rd[1] = {x->b.buf}, wr[1] = {out->b.buf};
-    vk_hazard(b, rd, 1, wr, 1);
+    TRY(vk_hazard(b, rd, 1, wr, 1));
     vk_bind bind[3] = {{w->b.buf, w->shards[0].off, w->shards[0].range}, vk_bb(x), vk_bb(out)};
     for (uint32_t r0 = 0; r0 < (uint32_t)n_rows; r0 += VK_MAX_GROUPS) {
         uint32_t nr = (uint32_t)n_rows - r0 < VK_MAX_GROUPS ? (uint32_t)n_rows - r0 : VK_MAX_GROUPS;
@@ -133,7 +133,7 @@ static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, co
                               vk_bind bias_b, const vk_mv_in *in) {
     VkBuffer rd[3] = {x->b.buf}, wr[1] = {out->b.buf};
     for (int i = 0; i < in->n_extra; i++) rd[1 + i] = in->extra_rd[i];
-    vk_hazard(b, rd, 1 + in->n_extra, wr, 1);
+    TRY(vk_hazard(b, rd, 1 + in->n_extra, wr, 1));
     const uint32_t nr_wg = b->mv_nr, seg = VK_MAX_GROUPS * nr_wg;
     for (int i = 0; i < w->n_shards; i++) {
         const vk_shard *s = &w->shards[i];
@@ -192,7 +192,7 @@ static vkllm_status vk_matmul(backend *base, bk_buf *out, const bk_weight *w, co
     VkPipeline p;
     TRY(vk_pipeline_get(b, name, nt, &p));
     VkBuffer rd[1] = {x->b.buf}, wr[1] = {out->b.buf};
-    vk_hazard(b, rd, 1, wr, 1);
+    TRY(vk_hazard(b, rd, 1, wr, 1));
     const uint32_t seg = VK_MAX_GROUPS * VK_MM_NR;
     for (int i = 0; i < w->n_shards; i++) {
         const vk_shard *s = &w->shards[i];
@@ -272,7 +272,7 @@ static vkllm_status vk_rope(backend *base, bk_buf *x, int n_heads, const bk_rope
     VkPipeline p;
     TRY(vk_pipeline_get(b, "rope", 1, &p));
     VkBuffer rw[1] = {x->b.buf};
-    vk_hazard(b, rw, 1, rw, 1);
+    TRY(vk_hazard(b, rw, 1, rw, 1));
     pc_rope pc = {(uint32_t)bt->n_tokens, (uint32_t)n_heads, (uint32_t)r->n_dims, (uint32_t)r->n_dims, (uint32_t)r->mode,
                   b->off_pos};
     vk_bind bind[3] = {vk_bb(x), b->info, fb};
@@ -316,7 +316,7 @@ static vkllm_status vk_kv_write(backend *base, bk_kv *kv, int layer, const bk_bu
     VkPipeline p;
     TRY(vk_pipeline_get(b, "kv_write", 1, &p));
     VkBuffer rd[2] = {k->b.buf, v->b.buf}, wr[1] = {kv->b.buf};
-    vk_hazard(b, rd, 2, wr, 1);
+    TRY(vk_hazard(b, rd, 2, wr, 1));
     int f16 = kv->d.type == DTYPE_F16;
     pc_kv_write pc = {(uint32_t)bt->n_tokens, (uint32_t)row, (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks,
                       (uint32_t)f16, b->off_pos, b->off_seq, b->off_bt};
@@ -346,7 +346,7 @@ static vkllm_status vk_rope_kv_write(backend *base, bk_buf *q, int n_heads, bk_k
     VkPipeline p;
     TRY(vk_pipeline_get(b, "rope_kv", 1, &p));
     VkBuffer rd[3] = {q->b.buf, k->b.buf, v->b.buf}, wr[2] = {q->b.buf, kv->b.buf};
-    vk_hazard(b, rd, 3, wr, 2);
+    TRY(vk_hazard(b, rd, 3, wr, 2));
     pc_rope_kv pc = {(uint32_t)bt->n_tokens, (uint32_t)n_heads, (uint32_t)kv->d.n_kv_heads, (uint32_t)D,
                      (uint32_t)r->mode, kv->d.type == DTYPE_F16, (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks,
                      b->off_pos, b->off_seq, b->off_bt};
@@ -423,12 +423,21 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     uint32_t max_len = 0;
     for (int t = 0; t < bt->n_tokens; t++)
         if ((uint32_t)bt->pos[t] + 1 > max_len) max_len = (uint32_t)bt->pos[t] + 1;
-    vk_att_split_plan((uint64_t)bt->n_tokens * (uint64_t)n_heads, max_len, &pc.chunk, &pc.n_chunks);
+    /* planned for the context rounded up to a power of two, so that decode
+     * steps keep the same commands (and their recording, vk_record.c) until
+     * the context doubles; chunks past a token's position stay empty */
+    uint32_t plan_len = max_len;
+    if (plan_len > VK_WG) {
+        plan_len = VK_WG;
+        while (plan_len < max_len) plan_len *= 2;
+    }
+    vk_att_split_plan((uint64_t)bt->n_tokens * (uint64_t)n_heads, plan_len, &pc.chunk, &pc.n_chunks);
+    if (pc.n_chunks < 2) pc.chunk = 0; /* unused without the split */
     VkPipeline p;
     if (pc.n_chunks < 2) {
         TRY(vk_pipeline_get(b, "attention", 1, &p));
         VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};
-        vk_hazard(b, rd, 2, wr, 1);
+        TRY(vk_hazard(b, rd, 2, wr, 1));
         return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens);
     }
     /* flash-decoding: partials per chunk of positions, then one merge per (token, head) */
@@ -437,12 +446,12 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     vk_bind part = {b->att_part.buf, 0, part_bytes};
     TRY(vk_pipeline_get(b, "attention_split", 1, &p));
     VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {part.buf};
-    vk_hazard(b, rd, 2, wr, 1);
+    TRY(vk_hazard(b, rd, 2, wr, 1));
     bind[0] = part;
     TRY(vk_dispatch_3d(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens, pc.n_chunks));
     TRY(vk_pipeline_get(b, "attention_merge", 1, &p));
     VkBuffer rd2[1] = {part.buf}, wr2[1] = {out->b.buf};
-    vk_hazard(b, rd2, 1, wr2, 1);
+    TRY(vk_hazard(b, rd2, 1, wr2, 1));
     vk_bind mbind[5] = {vk_bb(out), part, {0}, {0}, b->info};
     return vk_dispatch(b, p, mbind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens);
 }
@@ -456,7 +465,7 @@ static vkllm_status vk_binary(vk_backend *b, const char *op, bk_buf *out, const 
     VkPipeline p;
     TRY(vk_pipeline_get(b, op, 1, &p));
     VkBuffer rd[2] = {a->b.buf, bb->b.buf}, wr[1] = {out->b.buf};
-    vk_hazard(b, rd, 2, wr, 1);
+    TRY(vk_hazard(b, rd, 2, wr, 1));
     pc_n pc = {(uint32_t)n};
     vk_bind bind[3] = {vk_bb(out), vk_bb(a), vk_bb(bb)};
     return vk_dispatch(b, p, bind, 3, &pc, sizeof pc, vk_groups(n), 1);
@@ -486,7 +495,7 @@ static vkllm_status vk_gather_rows(backend *base, bk_buf *out, const bk_buf *x, 
     VkPipeline p;
     TRY(vk_pipeline_get(b, "gather_rows", 1, &p));
     VkBuffer rd[1] = {x->b.buf}, wr[1] = {out->b.buf};
-    vk_hazard(b, rd, 1, wr, 1);
+    TRY(vk_hazard(b, rd, 1, wr, 1));
     pc_rows pc = {(uint32_t)n_rows, (uint32_t)n};
     vk_bind bind[3] = {vk_bb(out), vk_bb(x), rb};
     return vk_dispatch(b, p, bind, 3, &pc, sizeof pc, vk_groups((uint64_t)n_rows * (uint64_t)n), 1);
@@ -502,7 +511,7 @@ static vkllm_status vk_argmax(backend *base, bk_buf *out_ids, const bk_buf *x, i
     VkPipeline p;
     TRY(vk_pipeline_get(b, "argmax", 1, &p));
     VkBuffer rd[1] = {x->b.buf}, wr[1] = {out_ids->b.buf};
-    vk_hazard(b, rd, 1, wr, 1);
+    TRY(vk_hazard(b, rd, 1, wr, 1));
     pc_rows pc = {(uint32_t)n_rows, (uint32_t)n};
     vk_bind bind[2] = {vk_bb(out_ids), vk_bb(x)};
     return vk_dispatch(b, p, bind, 2, &pc, sizeof pc, (uint32_t)n_rows, 1);

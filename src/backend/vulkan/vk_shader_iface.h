@@ -20,12 +20,10 @@
 #define VK_MM_NT_MAX 8
 
 /* matvec (matmul of one token): default threads per workgroup and rows per
- * workgroup (specialization constants 2 and 3), the x chunk staged in shared
- * memory (a multiple of 256 elements, the K-quant block), and the fusion bits
- * of specialization constant 1. */
-#define VK_MV_WG 64
+ * workgroup (specialization constants 2 and 3), and the fusion bits of
+ * specialization constant 1. */
+#define VK_MV_WG 128
 #define VK_MV_NR 4
-#define VK_MV_CHUNK 4096u
 #define VK_MV_NORM 1u
 #define VK_MV_GLU 2u
 #define VK_MV_ACC 4u

@@ -72,19 +72,19 @@ vkllm_status vk_imm_end(vk_backend *b) {
 
 vkllm_status vk_pass_begin(vk_backend *b) {
     if (b->lost) return err_set(VKLLM_ERR_DEVICE_LOST, "vulkan: the device was lost earlier");
-    TRY(vk_desc_reset(b));
     vk_arena_reset(b);
     b->n_written = b->n_read = 0;
-    VK_CHECK(vkResetCommandBuffer(b->cmd, 0));
-    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-                                   .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
-    VK_CHECK(vkBeginCommandBuffer(b->cmd, &bi));
-    vk_profile_pass_begin(b);
+    b->n_recs = 0;
     return VKLLM_OK;
 }
 
 vkllm_status vk_pass_end(vk_backend *b) {
-    VK_CHECK(vkEndCommandBuffer(b->cmd));
+    int reused;
+    vkllm_status s = vk_rec_finish(b, &reused);
+    b->n_recs = 0;
+    TRY(s);
+    b->n_passes++;
+    b->n_reused += (uint64_t)reused;
     TRY(vk_submit_wait(b, b->cmd, b->fence, "the forward pass"));
     vk_att_scratch_release(b, 0);
     vk_profile_collect(b);
@@ -97,63 +97,34 @@ static int vk_in(const VkBuffer *set, int n, VkBuffer x) {
     return 0;
 }
 
-void vk_hazard(vk_backend *b, const VkBuffer *rd, int n_rd, const VkBuffer *wr, int n_wr) {
+vkllm_status vk_hazard(vk_backend *b, const VkBuffer *rd, int n_rd, const VkBuffer *wr, int n_wr) {
     int need = 0;
     for (int i = 0; i < n_rd && !need; i++) need = vk_in(b->written, b->n_written, rd[i]);
     for (int i = 0; i < n_wr && !need; i++)
         need = vk_in(b->written, b->n_written, wr[i]) || vk_in(b->read, b->n_read, wr[i]);
     if (!need && (b->n_read + n_rd > VK_HAZARD_MAX || b->n_written + n_wr > VK_HAZARD_MAX)) need = 1;
     if (need) {
-        VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                              .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT,
-                              .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
-        vkCmdPipelineBarrier(b->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                             0, 1, &mb, 0, NULL, 0, NULL);
+        TRY(vk_rec_barrier(b, 0));
         b->n_written = b->n_read = 0;
     }
     for (int i = 0; i < n_rd; i++)
         if (!vk_in(b->read, b->n_read, rd[i])) b->read[b->n_read++] = rd[i];
     for (int i = 0; i < n_wr; i++)
         if (!vk_in(b->written, b->n_written, wr[i])) b->written[b->n_written++] = wr[i];
+    return VKLLM_OK;
 }
 
-void vk_barrier_all(vk_backend *b) {
-    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                          .srcAccessMask = VK_ACCESS_MEMORY_WRITE_BIT | VK_ACCESS_MEMORY_READ_BIT,
-                          .dstAccessMask = VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT};
-    vkCmdPipelineBarrier(b->cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, 0, 1,
-                         &mb, 0, NULL, 0, NULL);
+vkllm_status vk_barrier_all(vk_backend *b) {
     b->n_written = b->n_read = 0;
+    return vk_rec_barrier(b, 1);
 }
 
 vkllm_status vk_dispatch(vk_backend *b, VkPipeline p, const vk_bind *binds, int n_bind, const void *pc,
                          uint32_t pc_size, uint32_t gx, uint32_t gy) {
-    return vk_dispatch_3d(b, p, binds, n_bind, pc, pc_size, gx, gy, 1);
+    return vk_rec_dispatch(b, p, binds, n_bind, pc, pc_size, gx, gy, 1);
 }
 
 vkllm_status vk_dispatch_3d(vk_backend *b, VkPipeline p, const vk_bind *binds, int n_bind, const void *pc,
                             uint32_t pc_size, uint32_t gx, uint32_t gy, uint32_t gz) {
-    VkDescriptorSet set;
-    TRY(vk_desc_alloc(b, &set));
-    VkDescriptorBufferInfo bi[VK_NBIND];
-    VkWriteDescriptorSet w[VK_NBIND];
-    for (int i = 0; i < VK_NBIND; i++) {
-        if (i < n_bind && binds[i].buf)
-            bi[i] = (VkDescriptorBufferInfo){binds[i].buf, binds[i].off, binds[i].range};
-        else
-            bi[i] = (VkDescriptorBufferInfo){b->dummy.buf, 0, VK_WHOLE_SIZE};
-        w[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-                                      .dstSet = set,
-                                      .dstBinding = (uint32_t)i,
-                                      .descriptorCount = 1,
-                                      .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                      .pBufferInfo = &bi[i]};
-    }
-    vkUpdateDescriptorSets(b->d.dev, VK_NBIND, w, 0, NULL);
-    vkCmdBindPipeline(b->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p);
-    vkCmdBindDescriptorSets(b->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, b->layout, 0, 1, &set, 0, NULL);
-    if (pc_size) vkCmdPushConstants(b->cmd, b->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, pc_size, pc);
-    vkCmdDispatch(b->cmd, gx, gy, gz);
-    vk_profile_after_dispatch(b);
-    return VKLLM_OK;
+    return vk_rec_dispatch(b, p, binds, n_bind, pc, pc_size, gx, gy, gz);
 }

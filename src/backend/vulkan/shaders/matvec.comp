@@ -6,15 +6,15 @@
 //   x' = silu(x) * up               (MV_GLU: binding 4 = the up activations)
 //   out[row_out0 + r]  = W[row_w0 + r] . x' (+ bias)
 //   out[row_out0 + r] += W[row_w0 + r] . x'  (MV_ACC: the residual add)
-// The workgroup first stages x' in shared memory, in chunks of VK_MV_CHUNK
-// elements, each 32-element unit followed by 4 floats of padding so that the
-// threads (one unit apart) read distinct banks; then every thread takes NR
-// rows of its units, so each x' value loaded serves NR rows and each thread
-// keeps NR independent weight loads in flight. One reduction per row at the
-// end (subgroup sums, then a shared slot per subgroup).
+// Every thread takes NR rows of its units, so each x' value it loads serves
+// NR rows and it keeps NR independent weight loads in flight; x' is built as
+// x is loaded (nothing staged, so the weight loads start at once). The norm's
+// scale 1/rms(x) multiplies the row sums at the end: the sum of squares is
+// reduced together with them (the threads' elements cover x exactly once).
+// One reduction at the end (subgroup sums, then a shared slot per subgroup).
 // WIDE (float weights whose rows are 16-byte aligned): 16-byte weight loads,
-// thread i takes vector i, i + WG, ... of the chunk (consecutive threads read
-// consecutive bytes). Otherwise each thread decodes whole units
+// thread i takes vector i, i + WG, ... of the row (consecutive threads read
+// consecutive bytes). Otherwise each thread decodes whole 32-element units
 // (dequant.glsl), consecutive threads taking consecutive units.
 // Bindings: 0 weight shard, 1 x [ne0], 2 out [n_out], 3 bias words,
 // 4 norm weight words (MV_NORM) or up [ne0] (MV_GLU).
@@ -35,6 +35,7 @@ layout(std430, binding = 1) readonly buffer XBuf4 { vec4 X4[]; }; // the same x,
 layout(std430, binding = 2) buffer OBuf { float O[]; };
 layout(std430, binding = 3) readonly buffer BBuf { uint Bw[]; };
 layout(std430, binding = 4) readonly buffer NBuf { uint Nw[]; };
+layout(std430, binding = 4) readonly buffer NBuf4 { vec4 N4[]; }; // f32 norm / up, 16 bytes at a time
 
 layout(push_constant) uniform PC {
     uint ne0, n_rows, row_w0, row_out0, n_out, n_tok, row_bytes, bias_type, norm_type;
@@ -67,90 +68,46 @@ float norm_at(uint i) {
     return bf16_word(Nw[i >> 1], i);
 }
 
-// x' staged per chunk: unit u of the chunk at xs4[9u .. 9u + 7] (36 floats a unit)
-shared vec4 xs4[VK_MV_CHUNK / 32u * 9u];
-shared float red[NR * WG];
+shared float red[(NR + 1u) * WG];
 
-float sum_all(float v, uint tid) {
-#ifdef USE_SUBGROUP
-    float s = subgroupAdd(v);
-    if (subgroupElect()) red[gl_SubgroupID] = s;
-    barrier();
-    float t = 0.0;
-    for (uint i = 0u; i < gl_NumSubgroups; i++) t += red[i];
-#else
-    red[tid] = v;
-    barrier();
-    for (uint st = WG / 2u; st > 0u; st >>= 1) {
-        if (tid < st) red[tid] += red[tid + st];
-        barrier();
+float silu(float g) { return g / (1.0 + exp(-g)); }
+vec4 silu4(vec4 g) { return g / (1.0 + exp(-g)); }
+
+// x'[c..c+3] from the plain x values xr (for the norm: without its scale,
+// which is applied to the row sums at the end); c a multiple of 4
+vec4 xin4(uint c, vec4 xr) {
+    if ((MODE & VK_MV_NORM) != 0u) {
+        if (pc.norm_type == 0u) return xr * N4[c >> 2];
+        return xr * vec4(norm_at(c), norm_at(c + 1u), norm_at(c + 2u), norm_at(c + 3u));
     }
-    float t = red[0];
-#endif
-    barrier();
-    return t;
+    if ((MODE & VK_MV_GLU) != 0u) return silu4(xr) * N4[c >> 2];
+    return xr;
 }
-
-float glu(float g, float u) { return g / (1.0 + exp(-g)) * u; }
-
-float xin(uint c, float scale) {
-    float v = X[c];
-    if ((MODE & VK_MV_NORM) != 0u) v *= scale * norm_at(c);
-    if ((MODE & VK_MV_GLU) != 0u) v = glu(v, uintBitsToFloat(Nw[c]));
-    return v;
-}
-
-// Stages x'[c0 .. c0+n) (zero past ne0 up to the unit end). With ne0 a
-// multiple of 4, 16-byte loads: thread i takes elements 4i..4i+3.
-void stage(uint c0, uint n, float scale, uint tid) {
-    uint nu = (n + 31u) / 32u;
-    if ((pc.ne0 & 3u) == 0u) {
-        for (uint i = tid; i < nu * 8u; i += WG) {
-            uint c = c0 + 4u * i;
-            vec4 v = vec4(0.0);
-            if (c < pc.ne0) {
-                v = X4[c >> 2];
-                if ((MODE & VK_MV_NORM) != 0u)
-                    v *= scale * vec4(norm_at(c), norm_at(c + 1u), norm_at(c + 2u), norm_at(c + 3u));
-                if ((MODE & VK_MV_GLU) != 0u)
-                    v = vec4(glu(v.x, uintBitsToFloat(Nw[c])), glu(v.y, uintBitsToFloat(Nw[c + 1u])),
-                             glu(v.z, uintBitsToFloat(Nw[c + 2u])), glu(v.w, uintBitsToFloat(Nw[c + 3u])));
-            }
-            xs4[(i >> 3) * 9u + (i & 7u)] = v;
-        }
-        return;
-    }
-    for (uint i = tid; i < nu * 32u; i += WG) {
-        uint c = c0 + i;
-        float v = c < pc.ne0 ? xin(c, scale) : 0.0;
-        xs4[(i >> 5) * 9u + ((i & 31u) >> 2)][i & 3u] = v;
-    }
+float xin1(uint c, float xr) {
+    if ((MODE & VK_MV_NORM) != 0u) return xr * norm_at(c);
+    if ((MODE & VK_MV_GLU) != 0u) return silu(xr) * uintBitsToFloat(Nw[c]);
+    return xr;
 }
 
 #ifdef WIDE
-// dot of the 16 bytes w with the staged x' elements from chunk offset e
-float wide_dot(uvec4 w, uint e) {
-    uint k = (e >> 5) * 9u + ((e & 31u) >> 2);
-#if defined(TYPE_F32)
-    return dot(uintBitsToFloat(w), xs4[k]);
-#else
-    vec4 xa = xs4[k], xb = xs4[k + 1u];
-#if defined(TYPE_F16)
-    vec2 a = unpackHalf2x16(w.x), b = unpackHalf2x16(w.y), c = unpackHalf2x16(w.z), d = unpackHalf2x16(w.w);
-#else
-    vec2 a = uintBitsToFloat(uvec2(w.x << 16, w.x & 0xFFFF0000u));
-    vec2 b = uintBitsToFloat(uvec2(w.y << 16, w.y & 0xFFFF0000u));
-    vec2 c = uintBitsToFloat(uvec2(w.z << 16, w.z & 0xFFFF0000u));
-    vec2 d = uintBitsToFloat(uvec2(w.w << 16, w.w & 0xFFFF0000u));
-#endif
-    return dot(vec4(a, b), xa) + dot(vec4(c, d), xb);
-#endif
-}
 #if defined(TYPE_F32)
 const uint EPV = 4u; // elements per 16-byte vector
 #else
 const uint EPV = 8u;
 #endif
+// the 8 (f16/bf16) or 4 (f32) weights of the 16-byte vector w
+void wide_unpack(uvec4 w, out vec4 a, out vec4 b) {
+#if defined(TYPE_F32)
+    a = uintBitsToFloat(w);
+    b = vec4(0.0);
+#elif defined(TYPE_F16)
+    a = vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y));
+    b = vec4(unpackHalf2x16(w.z), unpackHalf2x16(w.w));
+#else
+    a = uintBitsToFloat(uvec4(w.x << 16, w.x & 0xFFFF0000u, w.y << 16, w.y & 0xFFFF0000u));
+    b = uintBitsToFloat(uvec4(w.z << 16, w.z & 0xFFFF0000u, w.w << 16, w.w & 0xFFFF0000u));
+#endif
+}
 #endif
 
 void main() {
@@ -158,72 +115,92 @@ void main() {
     uint r0 = gl_WorkGroupID.x * NR;
     float acc[NR];
     for (uint i = 0u; i < NR; i++) acc[i] = 0.0;
+    float ss = 0.0; // sum of x^2 over this thread's elements (the norm's scale)
     // rows past the segment repeat its last row (in bounds); their sums are dropped
     uint last = pc.n_rows - 1u;
 
-    float scale = 1.0;
-    if ((MODE & VK_MV_NORM) != 0u) {
-        float ss = 0.0;
-        if ((pc.ne0 & 3u) == 0u) {
-            for (uint i = tid; i < pc.ne0 / 4u; i += WG) ss += dot(X4[i], X4[i]);
-        } else {
-            for (uint c = tid; c < pc.ne0; c += WG) ss += X[c] * X[c];
-        }
-        scale = 1.0 / sqrt(sum_all(ss, tid) / float(pc.ne0) + pc.eps);
-    }
-
-    for (uint c0 = 0u; c0 < pc.ne0; c0 += VK_MV_CHUNK) {
-        uint n = min(VK_MV_CHUNK, pc.ne0 - c0);
-        if (c0 > 0u) barrier(); // the previous chunk's reads are done
-        stage(c0, n, scale, tid);
-        barrier();
 #ifdef WIDE
-        uint vpr = pc.row_bytes / 16u; // 16-byte vectors per row
-        uint v0 = c0 / EPV, nv = (n + EPV - 1u) / EPV;
-        for (uint i = tid; i < nv; i += WG) {
-            for (uint rr = 0u; rr < NR; rr++) {
-                uint r = min(r0 + rr, last);
-                acc[rr] += wide_dot(W4[(pc.row_w0 + r) * vpr + v0 + i], i * EPV);
-            }
+    // rows of 16-byte vectors: ne0 is a multiple of EPV (so of 4)
+    uint vpr = pc.row_bytes / 16u;
+    for (uint i = tid; i < vpr; i += WG) {
+        uint c = i * EPV;
+        vec4 ra = X4[c >> 2], xa = xin4(c, ra), xb = vec4(0.0);
+        ss += dot(ra, ra);
+        if (EPV == 8u) {
+            vec4 rb = X4[(c >> 2) + 1u];
+            xb = xin4(c + 4u, rb);
+            ss += dot(rb, rb);
         }
-#else
-        uint u0 = c0 / 32u, nu = (n + 31u) / 32u;
-        for (uint uu = tid; uu < nu; uu += WG) {
-            vec4 xv[8];
-            for (uint j = 0u; j < 8u; j++) xv[j] = xs4[uu * 9u + j];
-            for (uint rr = 0u; rr < NR; rr++) {
-                uint r = min(r0 + rr, last);
-                float w[32];
-                unit_dequant((pc.row_w0 + r) * pc.row_bytes, u0 + uu, pc.ne0, w);
-                float s = 0.0;
-                for (uint j = 0u; j < 8u; j++)
-                    s += dot(vec4(w[4u * j], w[4u * j + 1u], w[4u * j + 2u], w[4u * j + 3u]), xv[j]);
-                acc[rr] += s;
-            }
+        for (uint rr = 0u; rr < NR; rr++) {
+            uint r = min(r0 + rr, last);
+            vec4 wa, wb;
+            wide_unpack(W4[(pc.row_w0 + r) * vpr + i], wa, wb);
+            acc[rr] += dot(wa, xa) + dot(wb, xb);
         }
-#endif
     }
+#else
+    uint nu = unit_count(pc.ne0);
+    for (uint u = tid; u < nu; u += WG) {
+        vec4 xv[8];
+        if ((pc.ne0 & 31u) == 0u) {
+            for (uint j = 0u; j < 8u; j++) {
+                vec4 xr = X4[u * 8u + j];
+                ss += dot(xr, xr);
+                xv[j] = xin4(u * 32u + 4u * j, xr);
+            }
+        } else {
+            for (uint j = 0u; j < 8u; j++) {
+                vec4 v = vec4(0.0);
+                for (uint e = 0u; e < 4u; e++) {
+                    uint c = u * 32u + 4u * j + e;
+                    float xr = c < pc.ne0 ? X[c] : 0.0;
+                    ss += xr * xr;
+                    v[e] = c < pc.ne0 ? xin1(c, xr) : 0.0;
+                }
+                xv[j] = v;
+            }
+        }
+        for (uint rr = 0u; rr < NR; rr++) {
+            uint r = min(r0 + rr, last);
+            float w[32];
+            unit_dequant((pc.row_w0 + r) * pc.row_bytes, u, pc.ne0, w);
+            float s = 0.0;
+            for (uint j = 0u; j < 8u; j++)
+                s += dot(vec4(w[4u * j], w[4u * j + 1u], w[4u * j + 2u], w[4u * j + 3u]), xv[j]);
+            acc[rr] += s;
+        }
+    }
+#endif
 
+    // row sums, and the sum of squares in slot NR
 #ifdef USE_SUBGROUP
     for (uint rr = 0u; rr < NR; rr++) {
         float s = subgroupAdd(acc[rr]);
         if (subgroupElect()) red[rr * WG + gl_SubgroupID] = s;
     }
+    if ((MODE & VK_MV_NORM) != 0u) {
+        float s = subgroupAdd(ss);
+        if (subgroupElect()) red[NR * WG + gl_SubgroupID] = s;
+    }
     barrier();
     if (tid < NR && r0 + tid < pc.n_rows) {
-        float s = 0.0;
+        float s = 0.0, q = 0.0;
         for (uint i = 0u; i < gl_NumSubgroups; i++) s += red[tid * WG + i];
+        if ((MODE & VK_MV_NORM) != 0u)
+            for (uint i = 0u; i < gl_NumSubgroups; i++) q += red[NR * WG + i];
 #else
     for (uint rr = 0u; rr < NR; rr++) red[rr * WG + tid] = acc[rr];
+    red[NR * WG + tid] = ss;
     barrier();
     for (uint st = WG / 2u; st > 0u; st >>= 1) {
         if (tid < st)
-            for (uint rr = 0u; rr < NR; rr++) red[rr * WG + tid] += red[rr * WG + tid + st];
+            for (uint rr = 0u; rr <= NR; rr++) red[rr * WG + tid] += red[rr * WG + tid + st];
         barrier();
     }
     if (tid < NR && r0 + tid < pc.n_rows) {
-        float s = red[tid * WG];
+        float s = red[tid * WG], q = red[NR * WG];
 #endif
+        if ((MODE & VK_MV_NORM) != 0u) s *= 1.0 / sqrt(q / float(pc.ne0) + pc.eps);
         uint ro = pc.row_out0 + r0 + tid;
         if (pc.bias_type != VK_NO_BIAS) s += bias_at(ro);
         if ((MODE & VK_MV_ACC) != 0u) s += O[ro];
