@@ -37,7 +37,8 @@
 typedef struct jinja_template jinja_template;
 
 typedef struct jinja_render_opts {
-    /* Time strftime_now() formats (local time); 0 means the current time. */
+    /* Time strftime_now() formats (local time); 0 means $SOURCE_DATE_EPOCH
+     * when set to a decimal number (reproducible renders), else the current time. */
     time_t now;
 } jinja_render_opts;
 

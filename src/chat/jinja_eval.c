@@ -7,6 +7,7 @@
  * calls and arithmetic on it fail like Jinja2's default Undefined. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "chat/jinja_int.h"
@@ -357,6 +358,16 @@ static vkllm_status call_macro(jrender *r, const jnode *at, const jmacro *mc, co
     return jinja_str_from_buf(r, at, &b, out);
 }
 
+/* The time strftime_now() shows when the caller fixed none: SOURCE_DATE_EPOCH
+ * (seconds since 1970, the reproducible-builds convention) when it is set to
+ * a plain decimal number, else the current time. */
+static time_t jinja_now(void) {
+    const char *e = getenv("SOURCE_DATE_EPOCH");
+    if (e && *e && strlen(e) <= 15 && strspn(e, "0123456789") == strlen(e))
+        return (time_t)strtoll(e, NULL, 10);
+    return time(NULL);
+}
+
 static vkllm_status call_builtin(jrender *r, const jnode *at, int64_t id, const jv *args,
                                  size_t n_args, const char *const *kw_names, const jv *kw_vals,
                                  size_t n_kw, jv *out) {
@@ -419,7 +430,7 @@ static vkllm_status call_builtin(jrender *r, const jnode *at, int64_t id, const 
     char fmt[256], res[512];
     memcpy(fmt, args[0].u.s, args[0].n);
     fmt[args[0].n] = 0;
-    time_t t = r->now ? r->now : time(NULL);
+    time_t t = r->now ? r->now : jinja_now();
     struct tm tm;
     if (!localtime_r(&t, &tm)) return jinja_fail(r, at, "strftime_now: bad time");
     size_t len = args[0].n ? strftime(res, sizeof res, fmt, &tm) : 0;
