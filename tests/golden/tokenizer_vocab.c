@@ -4,11 +4,12 @@
  * tokens, to exactly the ids on the matching line of NAME.gguf.out; and
  * decodes back to the string (all of these vocabularies round-trip these
  * strings). Also: BOS/EOS settings read from the files, and streaming decode
- * equal to whole decode. */
+ * equal to whole decode, never ending inside a UTF-8 character after a token. */
 #include <dirent.h>
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "core/utf8.h"
 #include "format/gguf.h"
 #include "testutil.h"
 #include "tokenizer/tokenizer.h"
@@ -71,7 +72,14 @@ static void check_vocab(const char *dir, const char *name) {
                "%s case %d round trip: '%s'", name, n_cases, dec.data);
         tok_stream ts;
         tok_stream_init(&ts, t);
-        for (size_t k = 0; k < n; k++) CHECK(tok_stream_push(&ts, ids[k], &streamed) == VKLLM_OK);
+        /* streaming-safe: after every token the text so far is whole characters */
+        int text_valid = utf8_valid(p, (size_t)(e - p)), split = 0;
+        for (size_t k = 0; k < n; k++) {
+            CHECK(tok_stream_push(&ts, ids[k], &streamed) == VKLLM_OK);
+            if (text_valid && !utf8_valid(streamed.data, streamed.len) && split++ == 0)
+                CHECKF(0, "%s case %d: stream after token %zu of %zu ends inside a character",
+                       name, n_cases, k + 1, n);
+        }
         tok_stream_flush(&ts, &streamed);
         tok_stream_free(&ts);
         /* a stream has no "first token" rule except after BOS: only the SPM leading space differs */
