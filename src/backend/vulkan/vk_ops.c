@@ -357,8 +357,10 @@ static vkllm_status vk_rope_kv_write(backend *base, bk_buf *q, int n_heads, bk_k
 
 /* Split attention along the positions when few (token, head) pairs would
  * leave the GPU idle and the context spans more than one chunk: enough
- * chunks for ~VK_ATT_TARGET_GROUPS workgroups, chunks a multiple of VK_WG
- * positions, at most VK_ATT_MAX_CHUNKS of them. n_chunks 1 = no split. */
+ * chunks for ~VK_ATT_TARGET_GROUPS workgroups, chunks a multiple of
+ * VK_ATT_CHUNK_GRAIN positions (short chunks keep each workgroup's chain of
+ * V loads short), at most VK_ATT_MAX_CHUNKS of them. n_chunks 1 = no split. */
+#define VK_ATT_CHUNK_GRAIN 16u
 #define VK_ATT_TARGET_GROUPS 1024u
 #define VK_ATT_MAX_CHUNKS 32u
 #define VK_ATT_SPLIT_MAX_PAIRS 2048u
@@ -370,8 +372,8 @@ static void vk_att_split_plan(uint64_t pairs, uint32_t max_len, uint32_t *chunk,
     *n_chunks = 1;
     if (pairs == 0 || pairs >= VK_ATT_SPLIT_MAX_PAIRS || max_len <= VK_WG) return;
     uint32_t want = (uint32_t)((VK_ATT_TARGET_GROUPS + pairs - 1) / pairs);
-    uint32_t c = vk_ceil_to((max_len + want - 1) / want, VK_WG);
-    uint32_t c_min = vk_ceil_to((max_len + VK_ATT_MAX_CHUNKS - 1) / VK_ATT_MAX_CHUNKS, VK_WG);
+    uint32_t c = vk_ceil_to((max_len + want - 1) / want, VK_ATT_CHUNK_GRAIN);
+    uint32_t c_min = vk_ceil_to((max_len + VK_ATT_MAX_CHUNKS - 1) / VK_ATT_MAX_CHUNKS, VK_ATT_CHUNK_GRAIN);
     if (c < c_min) c = c_min;
     *chunk = c;
     *n_chunks = (max_len + c - 1) / c;

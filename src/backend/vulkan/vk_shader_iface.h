@@ -28,6 +28,9 @@
 #define VK_MV_GLU 2u
 #define VK_MV_ACC 4u
 
+/* argmax: threads of its one workgroup per row. */
+#define VK_ARGMAX_WG 256
+
 /* attention: most dims per thread (head_dim <= VK_WG * VK_ATT_DPT). */
 #define VK_ATT_DPT 8
 
