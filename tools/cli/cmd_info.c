@@ -31,7 +31,8 @@ static void info_print(vkllm_model *m, long ctx, int show_tensors) {
            c->n_vocab, c->dim, c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, c->ffn_dim);
     printf("context (trained) %d | rms eps %g | rope theta %g (%s)%s | output %s\n", c->ctx_train,
            c->norm_eps, c->rope_theta, c->rope_neox ? "neox" : "normal",
-           m->rope_freq_factors ? " + llama3 scaling" : "", c->tied_output ? "tied" : "separate");
+           c->rope_factor > 0 ? " + llama3 scaling" : m->rope_freq_factors ? " + frequency factors" : "",
+           c->tied_output ? "tied" : "separate");
     if (c->has_qkv_bias) printf("q/k/v bias:   yes\n");
     if (c->has_qk_norm) printf("q/k norm:     yes\n");
     if (m->tok)
