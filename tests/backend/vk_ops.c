@@ -62,7 +62,7 @@ static void test_embed(backend *cpu, backend *vk, uint64_t *rng) {
 
 static void matmul_case(backend *cpu, backend *vk, uint64_t *rng, uint32_t t, int big, int n_rows, int with_bias,
                         const char *label, int64_t ne0_force) {
-    int64_t ne0 = ne0_force ? ne0_force : pick_ne0(t, big), ne1 = big ? 45 : 13;
+    int64_t ne0 = ne0_force ? ne0_force : pick_ne0(t, big), ne1 = big ? (n_rows >= 16 ? 131 : 45) : 13;
     void *data;
     uint64_t nb;
     float *deq;
@@ -121,6 +121,9 @@ static void test_matmul(backend *cpu, backend *vk, uint64_t *rng, const char *la
         matmul_case(cpu, vk, rng, types[ti], 1, 1, 1, label, 0);
         matmul_case(cpu, vk, rng, types[ti], 0, 3, 1, label, 0);
         matmul_case(cpu, vk, rng, types[ti], 1, 11, 0, label, 0); /* > the 8-token tile, odd */
+        /* the tiled many-token path: a partial 64-token tile, and more than one */
+        matmul_case(cpu, vk, rng, types[ti], 0, 16, 1, label, 0);
+        matmul_case(cpu, vk, rng, types[ti], 1, 67, 1, label, 0);
         if (is_float(types[ti])) {
             /* rows of a multiple of 16 bytes: the one-token path's 16-byte loads */
             matmul_case(cpu, vk, rng, types[ti], 0, 1, 1, label, 8);

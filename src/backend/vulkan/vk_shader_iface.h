@@ -19,6 +19,11 @@
 #define VK_MM_NR 2
 #define VK_MM_NT_MAX 8
 
+/* gemm.comp (matmul of VK_GEMM_MIN_TOK tokens or more): a 64-row x
+ * 64-token tile per workgroup of 256 threads. */
+#define VK_GEMM_MIN_TOK 16
+#define VK_GEMM_TILE 64
+
 /* matvec (matmul of one token): default threads per workgroup and rows per
  * workgroup (specialization constants 2 and 3), and the fusion bits of
  * specialization constant 1. */
