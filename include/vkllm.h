@@ -157,6 +157,12 @@ typedef struct vkllm_sampling_params {
     float repeat_penalty;   /* 1 = off */
     int repeat_last_n;      /* tokens the penalty looks back over */
     uint64_t seed;
+    /* logit bias: logits[bias_ids[i]] += bias_values[i] before anything else
+     * (-INFINITY bans a token); n_bias entries, ids in [0, n_vocab). The arrays
+     * are borrowed only during the call that takes these parameters (copied). */
+    const int32_t *bias_ids;
+    const float *bias_values;
+    int n_bias;
 } vkllm_sampling_params;
 
 typedef struct vkllm_session_params {

@@ -21,8 +21,28 @@ vkllm_status sampler_init(sampler *s, const vkllm_sampling_params *p, int n_voca
         !(p->min_p >= 0 && p->min_p <= 1) || !(p->repeat_penalty > 0) || p->repeat_last_n < 0 ||
         p->repeat_last_n > (1 << 20))
         return err_set(VKLLM_ERR_INVALID_ARG, "sampling parameters out of range");
+    if (p->n_bias < 0 || p->n_bias > n_vocab || (p->n_bias && (!p->bias_ids || !p->bias_values)))
+        return err_set(VKLLM_ERR_INVALID_ARG, "logit bias: %d entries (vocabulary of %d)", p->n_bias, n_vocab);
+    for (int i = 0; i < p->n_bias; i++) {
+        float v = p->bias_values[i];
+        if (p->bias_ids[i] < 0 || p->bias_ids[i] >= n_vocab || isnan(v) || v == INFINITY)
+            return err_set(VKLLM_ERR_INVALID_ARG, "logit bias %d: token %d (vocabulary of %d), bias %g", i,
+                           p->bias_ids[i], n_vocab, (double)v);
+    }
     s->p = *p;
     s->n_vocab = n_vocab;
+    if (p->n_bias) {
+        s->bias_ids = mem_calloc((size_t)p->n_bias, sizeof *s->bias_ids);
+        s->bias_values = mem_calloc((size_t)p->n_bias, sizeof *s->bias_values);
+        if (!s->bias_ids || !s->bias_values) {
+            sampler_free(s);
+            return err_set(VKLLM_ERR_NOMEM, "sampler: out of memory");
+        }
+        memcpy(s->bias_ids, p->bias_ids, (size_t)p->n_bias * sizeof *s->bias_ids);
+        memcpy(s->bias_values, p->bias_values, (size_t)p->n_bias * sizeof *s->bias_values);
+    }
+    s->p.bias_ids = s->bias_ids;
+    s->p.bias_values = s->bias_values;
     s->rng = p->seed ? p->seed : 0x9E3779B97F4A7C15ull;
     s->cand = mem_calloc((size_t)n_vocab, sizeof *s->cand);
     s->prob = mem_calloc((size_t)n_vocab, sizeof *s->prob);
@@ -35,6 +55,8 @@ vkllm_status sampler_init(sampler *s, const vkllm_sampling_params *p, int n_voca
 }
 
 void sampler_free(sampler *s) {
+    mem_free(s->bias_ids);
+    mem_free(s->bias_values);
     mem_free(s->cand);
     mem_free(s->prob);
     mem_free(s->hist);
@@ -55,7 +77,7 @@ void sampler_accept(sampler *s, int32_t id) {
 }
 
 int sampler_is_greedy(const sampler *s) {
-    return s->p.temperature <= 0 && (s->p.repeat_penalty == 1.0f || s->p.repeat_last_n == 0);
+    return s->p.temperature <= 0 && (s->p.repeat_penalty == 1.0f || s->p.repeat_last_n == 0) && s->p.n_bias == 0;
 }
 
 float sampler_rand(sampler *s) {
@@ -111,6 +133,7 @@ static int select_top(const float *logits, int V, int k, cand *c) {
 
 int32_t sampler_sample(sampler *s, float *logits) {
     int V = s->n_vocab;
+    for (int i = 0; i < s->p.n_bias; i++) logits[s->bias_ids[i]] += s->bias_values[i];
     if (s->p.repeat_penalty != 1.0f) {
         /* each distinct recent token penalised once */
         for (int i = 0; i < s->n_hist; i++) {

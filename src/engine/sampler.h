@@ -1,4 +1,4 @@
-/* sampler.h — next-token selection: repetition penalty, then greedy
+/* sampler.h — next-token selection: logit bias, repetition penalty, then greedy
  * (temperature 0) or top-k -> temperature softmax -> top-p -> min-p and a draw
  * from a seeded xorshift64* generator. */
 #ifndef VKLLM_ENGINE_SAMPLER_H
@@ -14,6 +14,8 @@ typedef struct sampler {
     int n_hist, hist_pos;
     struct cand *cand;  /* scratch [n_vocab] */
     float *prob;        /* scratch [n_vocab] */
+    int32_t *bias_ids;  /* owned copies of the logit bias (p.bias_* point here) */
+    float *bias_values;
 } sampler;
 
 vkllm_status sampler_init(sampler *s, const vkllm_sampling_params *p, int n_vocab);

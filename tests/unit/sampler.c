@@ -1,13 +1,16 @@
 /* sampler.c — the sampling chain on fresh random logits: greedy is argmax,
  * frequencies follow softmax(logits/T), top-k/top-p/min-p never pick excluded
- * tokens, the repetition penalty changes the argmax, seeds reproduce. */
+ * tokens, the repetition penalty changes the argmax, seeds reproduce, the
+ * logit bias moves the argmax and -inf bans a token (copied at init). */
+#include <math.h>
+
 #include "engine/sampler.h"
 #include "testutil.h"
 
 #define V 8
 
 static vkllm_sampling_params base(void) {
-    vkllm_sampling_params p = {1.0f, 0, 1.0f, 0.0f, 1.0f, 0, 1};
+    vkllm_sampling_params p = {1.0f, 0, 1.0f, 0.0f, 1.0f, 0, 1, NULL, NULL, 0};
     return p;
 }
 
@@ -129,9 +132,48 @@ int main(void) {
     CHECK(!memcmp(a, b, sizeof a));
     CHECK(memcmp(a, c, sizeof a) != 0);
 
+    /* logit bias: lifts the smallest logit above the argmax (greedy, no longer the
+     * device-argmax path); -inf bans the argmax at any temperature */
+    int lo = 0;
+    for (int i = 1; i < V; i++)
+        if (lg[i] < lg[lo]) lo = i;
+    int32_t ids[2] = {lo, am};
+    float vals[2] = {lg[am] - lg[lo] + 0.5f, 0};
+    p = base();
+    p.temperature = 0;
+    p.bias_ids = ids;
+    p.bias_values = vals;
+    p.n_bias = 1;
+    CHECK(sampler_init(&s, &p, V) == VKLLM_OK);
+    ids[0] = am; /* the sampler keeps its own copy */
+    CHECK(!sampler_is_greedy(&s));
+    CHECK(draw(&s, lg) == lo);
+    sampler_free(&s);
+    ids[0] = am;
+    vals[0] = -INFINITY;
+    p.temperature = 1.5f;
+    p.seed = test_rng_u64(&rng) | 1;
+    CHECK(sampler_init(&s, &p, V) == VKLLM_OK);
+    int hit = 0;
+    for (int k = 0; k < 500; k++) hit += draw(&s, lg) == am;
+    CHECKF(hit == 0, "banned token drawn %d times", hit);
+    sampler_free(&s);
+
     /* bad parameters */
     p = base();
     p.top_p = 0;
+    CHECK(sampler_init(&s, &p, V) == VKLLM_ERR_INVALID_ARG);
+    p = base();
+    ids[0] = V;
+    vals[0] = 1;
+    p.bias_ids = ids;
+    p.bias_values = vals;
+    p.n_bias = 1;
+    CHECK(sampler_init(&s, &p, V) == VKLLM_ERR_INVALID_ARG); /* id past the vocabulary */
+    ids[0] = 0;
+    vals[0] = NAN;
+    CHECK(sampler_init(&s, &p, V) == VKLLM_ERR_INVALID_ARG);
+    p.n_bias = -1;
     CHECK(sampler_init(&s, &p, V) == VKLLM_ERR_INVALID_ARG);
     return test_finish();
 }

@@ -37,10 +37,13 @@ int cli_fail_status(const char *cmd, vkllm_status s);
 
 
 /* Options shared by the commands that load a model (cli_model.c). */
+#define CLI_MAX_BIAS 256
 typedef struct cli_model_opts {
     const char *model;
     vkllm_model_params mp;
     vkllm_session_params sp;
+    int32_t bias_ids[CLI_MAX_BIAS]; /* --logit-bias entries; sp.sampling points here */
+    float bias_values[CLI_MAX_BIAS];
 } cli_model_opts;
 
 void cli_model_opts_init(cli_model_opts *o);

@@ -1,6 +1,10 @@
 /* cli_model.c — flags shared by run, logits, bench and chat: model, backend,
  * threads, context, sampling. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,7 +25,37 @@ const char cli_model_help[] =
     "  --min-p P              drop tokens below P x the best probability (default 0.05)\n"
     "  --repeat-penalty R     penalty for recent tokens; 1 = off (default 1)\n"
     "  --repeat-last-n N      tokens the penalty looks back over (default 64)\n"
-    "  --seed S               random seed (default: time)\n";
+    "  --seed S               random seed (default: time)\n"
+    "  --logit-bias ID=B      add B to token ID's logit before sampling (ID+B and ID-B\n"
+    "                         also work; B may be -inf to ban it); repeatable\n";
+
+/* "ID=B", "ID+B" or "ID-B" (llama.cpp's form); B a number or -inf. The id's
+ * range is checked against the vocabulary when the session is created. */
+static int cli_parse_bias(const char *cmd, const char *v, cli_model_opts *o) {
+    char *end;
+    errno = 0;
+    long id = strtol(v, &end, 10);
+    if (end == v || errno || id < 0 || id > INT32_MAX || (*end != '=' && *end != '+' && *end != '-'))
+        return cli_fail(cmd, "--logit-bias '%s': expected ID=BIAS", v), -1;
+    const char *b = *end == '=' ? end + 1 : end;
+    double d;
+    if (!strcmp(b, "-inf") || !strcmp(b, "-INF")) {
+        d = -INFINITY;
+    } else {
+        errno = 0;
+        d = strtod(b, &end);
+        if (end == b || *end || errno || !isfinite(d) || fabs(d) > 1e6)
+            return cli_fail(cmd, "--logit-bias '%s': bias is not a number in [-1e6, 1e6] or -inf", v), -1;
+    }
+    int n = o->sp.sampling.n_bias;
+    if (n == CLI_MAX_BIAS) return cli_fail(cmd, "--logit-bias: more than %d entries", CLI_MAX_BIAS), -1;
+    o->bias_ids[n] = (int32_t)id;
+    o->bias_values[n] = (float)d;
+    o->sp.sampling.n_bias = n + 1;
+    o->sp.sampling.bias_ids = o->bias_ids;
+    o->sp.sampling.bias_values = o->bias_values;
+    return 0;
+}
 
 void cli_model_opts_init(cli_model_opts *o) {
     memset(o, 0, sizeof *o);
@@ -101,6 +135,9 @@ int cli_model_flag(const char *cmd, int argc, char **argv, int *i, cli_model_opt
         NEED_VALUE();
         if (cli_parse_int(cmd, a, v, 0, 1 << 20, &n)) return -1;
         o->sp.sampling.repeat_last_n = (int)n;
+    } else if (!strcmp(a, "--logit-bias")) {
+        NEED_VALUE();
+        if (cli_parse_bias(cmd, v, o)) return -1;
     } else if (!strcmp(a, "--seed") || !strcmp(a, "-s")) {
         NEED_VALUE();
         if (cli_parse_u64(cmd, a, v, &u)) return -1;
