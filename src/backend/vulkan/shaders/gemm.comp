@@ -82,13 +82,18 @@ void main() {
                 for (uint e = 0u; e < 4u; e++) Xs4[(q * 16u + 4u * j + e) * 16u + (t >> 2)][t & 3u] = v[j][e];
         }
         barrier();
+        // blocked summation: each step's 64 products summed apart, then added
+        // (rounding grows with 64 + K/64 terms, not K)
+        vec4 st[4];
+        for (uint i = 0u; i < 4u; i++) st[i] = vec4(0.0);
         for (uint k = 0u; k < BK; k++) {
             vec4 wv = Ws4[k * 16u + ty], xv = Xs4[k * 16u + tx];
-            acc[0] += wv.x * xv;
-            acc[1] += wv.y * xv;
-            acc[2] += wv.z * xv;
-            acc[3] += wv.w * xv;
+            st[0] += wv.x * xv;
+            st[1] += wv.y * xv;
+            st[2] += wv.z * xv;
+            st[3] += wv.w * xv;
         }
+        for (uint i = 0u; i < 4u; i++) acc[i] += st[i];
         barrier();
     }
 

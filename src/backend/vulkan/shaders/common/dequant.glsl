@@ -5,6 +5,37 @@
 // Quantized layouts are those of quant.h (GGUF/ggml blocks); a K-type block
 // of 256 holds 8 units.
 
+#if defined(TYPE_Q8_0) || defined(TYPE_Q4_0) || defined(TYPE_Q4_1) || defined(TYPE_Q5_0) || defined(TYPE_Q5_1)
+// The 32-element block types are 18..34 bytes long, so a block starts at an
+// even byte that is 4-aligned or not depending on the block's index: lanes of
+// a subgroup alternate. The block's words are loaded at once into blk_r
+// (from the word holding its first byte; BLK_WORDS covers the block at either
+// alignment, reading at most 4 bytes past its end — the binding's padding),
+// and BLK_W(al, k) is the 32-bit little-endian value at byte k (even, a
+// compile-time constant) of the block: a select, not a branch, between the
+// two alignments, with constant indices so blk_r stays in registers.
+#if defined(TYPE_Q8_0)
+#define BLK_WORDS 9u
+#elif defined(TYPE_Q4_0)
+#define BLK_WORDS 5u
+#elif defined(TYPE_Q4_1) || defined(TYPE_Q5_0)
+#define BLK_WORDS 6u
+#else
+#define BLK_WORDS 7u
+#endif
+uint blk_r[BLK_WORDS + 1u];
+// loads the block at byte offset o (even); returns its alignment (0 or 2)
+uint blk_fetch(uint o) {
+    uint b = o >> 2;
+    for (uint i = 0u; i < BLK_WORDS; i++) blk_r[i] = Wd[b + i];
+    blk_r[BLK_WORDS] = 0u;
+    return o & 2u;
+}
+// the word at byte a of the loaded words (a even, constant)
+#define BLK_AT(a) ((((a) & 2u) == 0u) ? blk_r[(a) >> 2] : ((blk_r[(a) >> 2] >> 16) | (blk_r[((a) >> 2) + 1u] << 16)))
+#define BLK_W(al, k) ((al) == 0u ? BLK_AT(k) : BLK_AT((k) + 2u))
+#endif
+
 void unit_dequant(uint rb, uint u, uint ne0, out float w[32]) {
 #if defined(TYPE_F32) || defined(TYPE_F16) || defined(TYPE_BF16)
     for (uint i = 0u; i < 32u; i++) {
@@ -22,10 +53,10 @@ void unit_dequant(uint rb, uint u, uint ne0, out float w[32]) {
         w[i] = v;
     }
 #elif defined(TYPE_Q8_0)
-    uint o = rb + u * 34u;
-    float d = rd_f16(o);
+    uint al = blk_fetch(rb + u * 34u); // d, then qs at bytes 2..33
+    float d = unpackHalf2x16(BLK_W(al, 0u) & 0xFFFFu).x;
     for (uint j = 0u; j < 8u; j++) {
-        uint q = rd_u32(o + 2u + 4u * j);
+        uint q = BLK_W(al, 2u + 4u * j);
         for (uint b = 0u; b < 4u; b++) {
             int qi = int(q << (24u - 8u * b)) >> 24;   // sign-extend byte b
             w[4u * j + b] = d * float(qi);
@@ -33,16 +64,18 @@ void unit_dequant(uint rb, uint u, uint ne0, out float w[32]) {
     }
 #elif defined(TYPE_Q4_0) || defined(TYPE_Q4_1)
 #if defined(TYPE_Q4_0)
-    uint o = rb + u * 18u;
-    float d = rd_f16(o), m = -8.0 * d;
-    uint qo = o + 2u;
+    uint al = blk_fetch(rb + u * 18u); // d, then qs at bytes 2..17
+    uint h0 = BLK_W(al, 0u);
+    float d = unpackHalf2x16(h0 & 0xFFFFu).x, m = -8.0 * d;
+    const uint QS = 2u;
 #else
-    uint o = rb + u * 20u;
-    float d = rd_f16(o), m = rd_f16(o + 2u);
-    uint qo = o + 4u;
+    uint al = blk_fetch(rb + u * 20u); // d, m, then qs at bytes 4..19
+    vec2 dm = unpackHalf2x16(BLK_W(al, 0u));
+    float d = dm.x, m = dm.y;
+    const uint QS = 4u;
 #endif
     for (uint j = 0u; j < 4u; j++) {
-        uint q = rd_u32(qo + 4u * j);
+        uint q = BLK_W(al, QS + 4u * j);
         for (uint b = 0u; b < 4u; b++) {
             uint by = (q >> (8u * b)) & 0xFFu;
             w[4u * j + b] = d * float(by & 15u) + m;
@@ -51,18 +84,19 @@ void unit_dequant(uint rb, uint u, uint ne0, out float w[32]) {
     }
 #elif defined(TYPE_Q5_0) || defined(TYPE_Q5_1)
 #if defined(TYPE_Q5_0)
-    uint o = rb + u * 22u;
-    float d = rd_f16(o), m = -16.0 * d;
-    uint qh = rd_u32(o + 2u);
-    uint qo = o + 6u;
+    uint al = blk_fetch(rb + u * 22u); // d, qh at bytes 2..5, qs at 6..21
+    float d = unpackHalf2x16(BLK_W(al, 0u) & 0xFFFFu).x, m = -16.0 * d;
+    uint qh = BLK_W(al, 2u);
+    const uint QS = 6u;
 #else
-    uint o = rb + u * 24u;
-    float d = rd_f16(o), m = rd_f16(o + 2u);
-    uint qh = rd_u32(o + 4u);
-    uint qo = o + 8u;
+    uint al = blk_fetch(rb + u * 24u); // d, m, qh at bytes 4..7, qs at 8..23
+    vec2 dm = unpackHalf2x16(BLK_W(al, 0u));
+    float d = dm.x, m = dm.y;
+    uint qh = BLK_W(al, 4u);
+    const uint QS = 8u;
 #endif
     for (uint j = 0u; j < 4u; j++) {
-        uint q = rd_u32(qo + 4u * j);
+        uint q = BLK_W(al, QS + 4u * j);
         for (uint b = 0u; b < 4u; b++) {
             uint e = 4u * j + b;
             uint by = (q >> (8u * b)) & 0xFFu;
