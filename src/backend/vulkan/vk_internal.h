@@ -97,7 +97,7 @@ typedef struct vk_backend {
     backend base;
     vk_dev d;
     int max_binding_mb, no_subgroup;
-    uint32_t mv_wg, mv_nr; /* matvec workgroup size and rows per workgroup */
+    uint32_t mv_wg, mv_wg_q, mv_nr; /* matvec workgroup size (float / quantized weights), rows per workgroup */
     uint64_t weight_limit; /* bytes a weight binding may span */
 
     VkDescriptorSetLayout dsl;
@@ -167,7 +167,8 @@ vkllm_status vk_pipeline_init(vk_backend *b);
 void vk_pipeline_destroy(vk_backend *b);
 /* The pipeline of variant `name` with token tile nt (spec constant 0), created on first use. */
 vkllm_status vk_pipeline_get(vk_backend *b, const char *name, uint32_t nt, VkPipeline *out);
-/* The same with fusion mode `mode` (specialization constant 1). */
+/* The same with `mode`: fusion bits (specialization constant 1) in the low
+ * byte, the workgroup size (constant 2; 0 = b->mv_wg) above. */
 vkllm_status vk_pipeline_get_mode(vk_backend *b, const char *name, uint32_t nt, uint32_t mode, VkPipeline *out);
 vkllm_status vk_desc_alloc(vk_backend *b, VkDescriptorSet *out);
 vkllm_status vk_desc_reset(vk_backend *b);

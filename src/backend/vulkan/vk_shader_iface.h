@@ -24,10 +24,11 @@
 #define VK_GEMM_MIN_TOK 16
 #define VK_GEMM_TILE 64
 
-/* matvec (matmul of one token): default threads per workgroup and rows per
- * workgroup (specialization constants 2 and 3), and the fusion bits of
- * specialization constant 1. */
+/* matvec (matmul of one token): default threads per workgroup (float /
+ * quantized weights) and rows per workgroup (specialization constants 2 and
+ * 3), and the fusion bits of specialization constant 1. */
 #define VK_MV_WG 128
+#define VK_MV_WG_Q 64
 #define VK_MV_NR 4
 #define VK_MV_NORM 1u
 #define VK_MV_GLU 2u
