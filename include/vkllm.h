@@ -165,9 +165,22 @@ typedef struct vkllm_sampling_params {
     int n_bias;
 } vkllm_sampling_params;
 
+/* Element type of the KV cache. Q8_0 stores blocks of 32 values with an f16
+ * scale (about half the memory of F16) and needs a head dimension that is a
+ * multiple of 32. */
+typedef enum vkllm_kv_type {
+    VKLLM_KV_F16 = 0,       /* default */
+    VKLLM_KV_F32,
+    VKLLM_KV_Q8_0
+} vkllm_kv_type;
+
+/* Name of a KV type ("f16", "f32", "q8_0"); "?" when out of range. */
+const char *vkllm_kv_type_str(vkllm_kv_type t);
+
 typedef struct vkllm_session_params {
     int n_ctx;              /* 0 = the model's training context, capped at 4096 */
     vkllm_sampling_params sampling;
+    vkllm_kv_type kv_type;  /* VKLLM_KV_F16 by default */
 } vkllm_session_params;
 
 vkllm_session_params vkllm_session_default_params(void);
@@ -206,6 +219,86 @@ typedef struct vkllm_memory_stats {
     uint64_t weights, kv_cache, scratch;
 } vkllm_memory_stats;
 void vkllm_session_memory(const vkllm_session *s, vkllm_memory_stats *m);
+
+/* ---- several sequences in one forward pass ------------------------------ */
+
+/* A vkllm_batch holds up to n_seq_max sequences over one paged KV cache.
+ * Sequences are added (optionally starting with a prefix of another one,
+ * whose KV blocks are then shared copy-on-write), given tokens with
+ * vkllm_batch_append, and evaluated together by vkllm_batch_step: every
+ * pending token of every sequence goes through one forward pass per
+ * micro-batch of up to n_ubatch tokens, and each sequence that had pending
+ * tokens gets the logits of its last one. Each sequence samples with its own
+ * settings and random generator. Removing a sequence returns its KV blocks to
+ * the pool.
+ *
+ *   vkllm_batch_params bp = vkllm_batch_default_params();
+ *   vkllm_batch *b = NULL;
+ *   vkllm_batch_create(model, &bp, &b);
+ *   int32_t a, c;
+ *   vkllm_batch_seq_add(b, &sampling, -1, 0, &a);
+ *   vkllm_batch_append(b, a, prompt, n);
+ *   vkllm_batch_step(b);                        // prompt of a
+ *   vkllm_batch_seq_add(b, &sampling, a, n, &c); // c starts with a's prompt (shared)
+ *   for (;;) { int32_t id;
+ *       vkllm_batch_sample(b, a, &id); vkllm_batch_append(b, a, &id, 1);
+ *       ...                                      // and for c, once it has logits
+ *       vkllm_batch_step(b); }
+ *   vkllm_batch_seq_remove(b, a);
+ *   vkllm_batch_destroy(b);
+ *
+ * Thread safety: one vkllm_batch is used by one thread at a time; it shares
+ * the model's backend with sessions of the same model only on that thread. */
+typedef struct vkllm_batch vkllm_batch;
+
+typedef struct vkllm_batch_params {
+    int n_ctx;              /* positions per sequence; 0 = training context, capped at 4096 */
+    int n_seq_max;          /* sequences alive at once, 1..256; default 8 */
+    int n_ubatch;           /* tokens per forward pass, 1..4096; default 512 */
+    vkllm_kv_type kv_type;  /* VKLLM_KV_F16 by default */
+    int keep_logits;        /* 0 (default): when every sequence of a step samples greedily only
+                               the argmax is computed (on the device) and vkllm_batch_logits
+                               returns NULL; 1: logits are always kept on the host */
+} vkllm_batch_params;
+
+vkllm_batch_params vkllm_batch_default_params(void);
+
+/* On success *out owns the batch; free with vkllm_batch_destroy. The model is
+ * borrowed and must outlive the batch. */
+vkllm_status vkllm_batch_create(vkllm_model *model, const vkllm_batch_params *params,
+                                vkllm_batch **out);
+void vkllm_batch_destroy(vkllm_batch *b);
+
+/* Adds a sequence; *seq_id receives its id (ids are never reused). sampling:
+ * NULL = vkllm_session_default_params().sampling; copied. share_from: -1, or
+ * a live sequence whose first n_share evaluated tokens become the start of
+ * the new one (their KV blocks are shared until either sequence writes into
+ * a shared block, which is then copied). */
+vkllm_status vkllm_batch_seq_add(vkllm_batch *b, const vkllm_sampling_params *sampling,
+                                 int32_t share_from, size_t n_share, int32_t *seq_id);
+/* Ends a sequence: its pending tokens are dropped and its KV blocks released. */
+vkllm_status vkllm_batch_seq_remove(vkllm_batch *b, int32_t seq_id);
+/* Queues tokens (copied) for the next step. */
+vkllm_status vkllm_batch_append(vkllm_batch *b, int32_t seq_id, const int32_t *ids, size_t n);
+/* Evaluates every pending token of every live sequence. All or nothing: on
+ * failure no sequence advances and the pending tokens stay queued.
+ * *n_evaluated (may be NULL) receives the number of tokens evaluated. */
+vkllm_status vkllm_batch_step(vkllm_batch *b, size_t *n_evaluated);
+/* Logits (n_vocab floats) of the sequence's last evaluated token, kept by the
+ * last step that evaluated it; NULL when none (see keep_logits). Borrowed,
+ * valid until the next step or the sequence's removal. */
+const float *vkllm_batch_logits(const vkllm_batch *b, int32_t seq_id);
+/* Samples the sequence's next token from its last logits with its own
+ * settings and generator (the token is not appended). */
+vkllm_status vkllm_batch_sample(vkllm_batch *b, int32_t seq_id, int32_t *id);
+/* Evaluated tokens of a sequence (borrowed, valid until the next call on b);
+ * NULL for an unknown id. */
+const int32_t *vkllm_batch_tokens(const vkllm_batch *b, int32_t seq_id, size_t *n);
+/* Live sequences. */
+int vkllm_batch_n_seqs(const vkllm_batch *b);
+/* KV blocks in the pool and how many of them are free. */
+void vkllm_batch_kv_blocks(const vkllm_batch *b, int *n_free, int *n_total);
+void vkllm_batch_memory(const vkllm_batch *b, vkllm_memory_stats *m);
 
 /* ---- chat ---------------------------------------------------------------- */
 

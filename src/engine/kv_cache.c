@@ -40,9 +40,33 @@ vkllm_status kvc_create(backend *be, int n_layers, int n_kv_heads, int head_dim,
         kvc_free(c);
         return s;
     }
-    c->bytes = (uint64_t)c->n_blocks * KVC_BLOCK * n_layers * 2 * n_kv_heads * head_dim *
-               (type == DTYPE_F16 ? 2 : 4);
+    c->bytes = (uint64_t)c->n_blocks * KVC_BLOCK * n_layers * 2 * n_kv_heads *
+               dtype_row_bytes(type, (uint64_t)head_dim);
     return VKLLM_OK;
+}
+
+const char *vkllm_kv_type_str(vkllm_kv_type t) {
+    switch (t) {
+    case VKLLM_KV_F16: return "f16";
+    case VKLLM_KV_F32: return "f32";
+    case VKLLM_KV_Q8_0: return "q8_0";
+    }
+    return "?";
+}
+
+vkllm_status kvc_dtype(vkllm_kv_type t, int head_dim, uint32_t *out) {
+    switch (t) {
+    case VKLLM_KV_F16: *out = DTYPE_F16; return VKLLM_OK;
+    case VKLLM_KV_F32: *out = DTYPE_F32; return VKLLM_OK;
+    case VKLLM_KV_Q8_0:
+        if (head_dim % 32)
+            return err_set(VKLLM_ERR_UNSUPPORTED,
+                           "kv cache: q8_0 needs a head dimension that is a multiple of 32, the model "
+                           "has %d (use --kv-type f16)", head_dim);
+        *out = DTYPE_Q8_0;
+        return VKLLM_OK;
+    }
+    return err_set(VKLLM_ERR_INVALID_ARG, "kv cache: type %d is not f16, f32 or q8_0", (int)t);
 }
 
 void kvc_free(kv_cache *c) {

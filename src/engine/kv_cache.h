@@ -32,5 +32,7 @@ void kvc_truncate(kv_cache *c, int slot, int n);
 /* dst (emptied first) shares src's first n positions. */
 vkllm_status kvc_share(kv_cache *c, int src, int dst, int n);
 int kvc_n_free(const kv_cache *c);
+/* The element type of a public KV type; Q8_0 needs head_dim % 32 == 0. */
+vkllm_status kvc_dtype(vkllm_kv_type t, int head_dim, uint32_t *out);
 
 #endif

@@ -76,9 +76,11 @@ vkllm_status vkllm_session_create(vkllm_model *m, const vkllm_session_params *pa
     s->n_ctx = n_ctx;
     const model_config *c = &m->cfg;
     int ub = n_ctx < SESSION_UBATCH ? n_ctx : SESSION_UBATCH;
-    vkllm_status st = sampler_init(&s->smp, &p->sampling, c->n_vocab);
+    uint32_t kv_type = DTYPE_F16;
+    vkllm_status st = kvc_dtype(p->kv_type, c->head_dim, &kv_type);
+    if (st == VKLLM_OK) st = sampler_init(&s->smp, &p->sampling, c->n_vocab);
     if (st == VKLLM_OK)
-        st = kvc_create(m->be, c->n_layers, c->n_kv_heads, c->head_dim, DTYPE_F32, 1, n_ctx, &s->kvc);
+        st = kvc_create(m->be, c->n_layers, c->n_kv_heads, c->head_dim, kv_type, 1, n_ctx, &s->kvc);
     if (st == VKLLM_OK)
         st = forward_init(m, ub, ub < SESSION_MAX_OUT ? ub : SESSION_MAX_OUT, &s->fwd);
     if (st == VKLLM_OK) {

@@ -75,7 +75,8 @@ static float *cli_logits(const char *model, const ref *r, size_t *n) {
         snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%d", i ? "," : "", (int)r->ids[i]);
     snprintf(out, sizeof out, "%s/cf_logits.%ld.f32", tmpdir(), (long)getpid());
     const char *args[] = {"vkllm", "logits", "-m", model, "--ids", ids, "-o", out, "--backend", "cpu",
-                          "--threads", "1", "--ctx", "64", r->rows > 1 ? "--all" : NULL, NULL};
+                          "--threads", "1", "--ctx", "64", "--kv-type", "f32", r->rows > 1 ? "--all" : NULL,
+                          NULL};
     if (run_cli(args, 0) != 0) return NULL;
     float *l = test_read_file(out, n);
     unlink(out);

@@ -87,6 +87,7 @@ static void check_fixture(const fixture *f) {
     vkllm_session_params sp = vkllm_session_default_params();
     sp.sampling.temperature = 0;
     sp.n_ctx = 64;
+    sp.kv_type = VKLLM_KV_F32; /* the references are float32 throughout */
     vkllm_session *ses = NULL;
     CHECK(vkllm_session_create(m, &sp, &ses) == VKLLM_OK);
     if (!ses) goto out;

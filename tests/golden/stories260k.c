@@ -64,6 +64,7 @@ static void check_trace(json_t *golden, const char *bin, const char *tok, const 
     if (s != VKLLM_OK) return;
     vkllm_session_params sp = vkllm_session_default_params();
     sp.sampling.temperature = 0;
+    sp.kv_type = VKLLM_KV_F32; /* the references are float32 throughout */
     vkllm_session *ses = NULL;
     CHECK(vkllm_session_create(m, &sp, &ses) == VKLLM_OK);
     vkllm_session_set_logits_mode(ses, VKLLM_LOGITS_LAST);

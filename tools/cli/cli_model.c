@@ -19,6 +19,7 @@ const char cli_model_help[] =
     "  --profile              time every GPU dispatch; per-op table on stderr at exit\n"
     "  --threads N            CPU threads (default: all cores)\n"
     "  --ctx N                context size in tokens (default: training context, max 4096)\n"
+    "  --kv-type f16|q8_0|f32 KV cache element type (default f16; q8_0 needs head dim % 32 == 0)\n"
     "  --temp T               temperature; 0 = greedy (default 0.8)\n"
     "  --top-k K              keep the K most likely tokens; 0 = off (default 40)\n"
     "  --top-p P              nucleus sampling; 1 = off (default 0.95)\n"
@@ -111,6 +112,12 @@ int cli_model_flag(const char *cmd, int argc, char **argv, int *i, cli_model_opt
         NEED_VALUE();
         if (cli_parse_int(cmd, a, v, 1, 1 << 22, &n)) return -1;
         o->sp.n_ctx = (int)n;
+    } else if (!strcmp(a, "--kv-type")) {
+        NEED_VALUE();
+        if (!strcmp(v, "f16")) o->sp.kv_type = VKLLM_KV_F16;
+        else if (!strcmp(v, "q8_0")) o->sp.kv_type = VKLLM_KV_Q8_0;
+        else if (!strcmp(v, "f32")) o->sp.kv_type = VKLLM_KV_F32;
+        else return cli_fail(cmd, "--kv-type: '%s' is not f16, q8_0 or f32", v), -1;
     } else if (!strcmp(a, "--temp")) {
         NEED_VALUE();
         if (cli_parse_float(cmd, a, v, 0, 100, &d)) return -1;
