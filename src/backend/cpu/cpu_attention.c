@@ -11,6 +11,7 @@
 #include "backend/cpu/cpu_kernels.h"
 #include "core/dtype.h"
 #include "core/err.h"
+#include "quant/quant.h"
 
 /* Block of position pos of slot seq, or -1 when the table lacks it. */
 static int block_of(const bk_batch *bt, const bk_kv *kv, int seq, int pos) {
@@ -20,11 +21,11 @@ static int block_of(const bk_batch *bt, const bk_kv *kv, int seq, int pos) {
     return blk >= 0 && blk < kv->d.n_blocks ? blk : -1;
 }
 
-/* Element offset of (block, kv head, slot) within one layer. */
+/* Byte offset of the row of (block, kv head, slot) within one layer. */
 static size_t kv_off(const bk_kv *kv, int blk, int g, int slot) {
     const bk_kv_desc *d = &kv->d;
     return (((size_t)blk * (size_t)d->n_kv_heads + (size_t)g) * (size_t)d->block_size +
-            (size_t)slot) * (size_t)d->head_dim;
+            (size_t)slot) * kv->row_bytes;
 }
 
 vkllm_status cpu_attention_kv_write(backend *b, bk_kv *kv, int layer, const bk_buf *k,
@@ -44,9 +45,9 @@ vkllm_status cpu_attention_kv_write(backend *b, bk_kv *kv, int layer, const bk_b
             return err_set(VKLLM_ERR_INVALID_ARG,
                            "cpu: kv_write: token %d (slot %d, position %d) has no valid block", t,
                            bt->seq[t], bt->pos[t]);
-    size_t es = kv->elem_size, hd = (size_t)d->head_dim;
-    char *kl = (char *)kv->k + (size_t)layer * kv->layer_elems * es;
-    char *vl = (char *)kv->v + (size_t)layer * kv->layer_elems * es;
+    size_t hd = (size_t)d->head_dim;
+    char *kl = (char *)kv->k + (size_t)layer * kv->layer_bytes;
+    char *vl = (char *)kv->v + (size_t)layer * kv->layer_bytes;
     for (int t = 0; t < bt->n_tokens; t++) {
         int blk = block_of(bt, kv, bt->seq[t], bt->pos[t]);
         int slot = bt->pos[t] % d->block_size;
@@ -55,10 +56,13 @@ vkllm_status cpu_attention_kv_write(backend *b, bk_kv *kv, int layer, const bk_b
             const float *vs = (const float *)v->data + (size_t)t * row + (size_t)g * hd;
             size_t off = kv_off(kv, blk, g, slot);
             if (d->type == DTYPE_F32) {
-                memcpy(kl + off * 4, ks, hd * 4);
-                memcpy(vl + off * 4, vs, hd * 4);
+                memcpy(kl + off, ks, hd * 4);
+                memcpy(vl + off, vs, hd * 4);
+            } else if (d->type == DTYPE_Q8_0) { /* the reference (converter) rounding */
+                quant_quantize_row(DTYPE_Q8_0, ks, kl + off, (int64_t)hd);
+                quant_quantize_row(DTYPE_Q8_0, vs, vl + off, (int64_t)hd);
             } else {
-                uint16_t *kd = (uint16_t *)(void *)kl + off, *vd = (uint16_t *)(void *)vl + off;
+                uint16_t *kd = (uint16_t *)(void *)(kl + off), *vd = (uint16_t *)(void *)(vl + off);
                 for (size_t i = 0; i < hd; i++) {
                     kd[i] = dtype_f32_to_f16(ks[i]);
                     vd[i] = dtype_f32_to_f16(vs[i]);
@@ -87,7 +91,6 @@ static void attn_items(void *ctx, int64_t i0, int64_t i1, int tid) {
     const bk_batch *bt = &j->cb->batch;
     const bk_kv_desc *d = &j->kv->d;
     int hd = d->head_dim, bs = d->block_size;
-    size_t es = j->kv->elem_size;
     float *s = j->scores + (size_t)tid * j->score_stride;
     for (int64_t it = i0; it < i1; it++) {
         int t = (int)(it / j->n_heads), h = (int)(it % j->n_heads), g = h / j->group;
@@ -97,7 +100,7 @@ static void attn_items(void *ctx, int64_t i0, int64_t i1, int tid) {
         float mx = -INFINITY;
         for (int p = 0; p <= pos; p++) {
             size_t off = kv_off(j->kv, block_of(bt, j->kv, seq, p), g, p % bs);
-            s[p] = j->scale * j->vec.dot(q, j->kl + off * es, hd);
+            s[p] = j->scale * j->vec.dot(q, j->kl + off, hd);
             if (s[p] > mx) mx = s[p];
         }
         float sum = 0.0f;
@@ -109,7 +112,7 @@ static void attn_items(void *ctx, int64_t i0, int64_t i1, int tid) {
         float inv = 1.0f / sum;
         for (int p = 0; p <= pos; p++) {
             size_t off = kv_off(j->kv, block_of(bt, j->kv, seq, p), g, p % bs);
-            j->vec.axpy(o, s[p] * inv, j->vl + off * es, hd);
+            j->vec.axpy(o, s[p] * inv, j->vl + off, hd);
         }
     }
 }
@@ -147,10 +150,9 @@ vkllm_status cpu_attention(backend *b, bk_buf *out, const bk_buf *q, const bk_kv
     if (stride > SIZE_MAX / sizeof(float) / (size_t)cb->n_threads)
         return err_set(VKLLM_ERR_INVALID_ARG, "cpu: attention: position %d too large", max_pos);
     TRY(cpu_backend_scratch(cb, stride * sizeof(float) * (size_t)cb->n_threads, (void **)&scores));
-    size_t es = kv->elem_size;
     attn_job j = {.cb = cb, .kv = kv,
-                  .kl = (const char *)kv->k + (size_t)layer * kv->layer_elems * es,
-                  .vl = (const char *)kv->v + (size_t)layer * kv->layer_elems * es,
+                  .kl = (const char *)kv->k + (size_t)layer * kv->layer_bytes,
+                  .vl = (const char *)kv->v + (size_t)layer * kv->layer_bytes,
                   .q = q->data, .out = out->data, .scores = scores, .score_stride = stride,
                   .n_heads = n_heads, .group = n_heads / d->n_kv_heads, .scale = scale,
                   .vec = cpu_kernels_vec(d->type, cb->simd)};

@@ -159,26 +159,29 @@ static vkllm_status cpu_buf_read(backend *b, const bk_buf *buf, size_t off, void
 static vkllm_status cpu_kv_alloc(backend *b, const bk_kv_desc *d, bk_kv **out) {
     (void)b;
     *out = NULL;
-    if (d->type != DTYPE_F32 && d->type != DTYPE_F16)
-        return err_set(VKLLM_ERR_UNSUPPORTED, "cpu: kv cache type %s (%u) is not f32 or f16",
+    if (d->type != DTYPE_F32 && d->type != DTYPE_F16 && d->type != DTYPE_Q8_0)
+        return err_set(VKLLM_ERR_UNSUPPORTED, "cpu: kv cache type %s (%u) is not f32, f16 or q8_0",
                        dtype_name(d->type), d->type);
+    if (d->type == DTYPE_Q8_0 && d->head_dim % 32)
+        return err_set(VKLLM_ERR_UNSUPPORTED,
+                       "cpu: kv cache: q8_0 needs a head dimension that is a multiple of 32, not %d",
+                       d->head_dim);
     if (d->n_layers <= 0 || d->n_kv_heads <= 0 || d->head_dim <= 0 || d->block_size <= 0 ||
         d->n_blocks <= 0)
         return err_set(VKLLM_ERR_INVALID_ARG,
                        "cpu: kv cache: bad shape (layers %d, kv heads %d, head dim %d, block %d, "
                        "blocks %d)",
                        d->n_layers, d->n_kv_heads, d->head_dim, d->block_size, d->n_blocks);
-    size_t es = d->type == DTYPE_F32 ? 4 : 2;
-    uint64_t n, bytes;
+    uint64_t rb = dtype_row_bytes(d->type, (uint64_t)d->head_dim), n, bytes;
     if (!ckmath_mul((uint64_t)d->n_blocks, (uint64_t)d->n_kv_heads, &n) ||
-        !ckmath_mul(n, (uint64_t)d->block_size, &n) || !ckmath_mul(n, (uint64_t)d->head_dim, &n) ||
-        !ckmath_mul(n, (uint64_t)d->n_layers * es, &bytes) || bytes > SIZE_MAX / 2)
+        !ckmath_mul(n, (uint64_t)d->block_size, &n) || !ckmath_mul(n, rb, &n) ||
+        !ckmath_mul(n, (uint64_t)d->n_layers, &bytes) || bytes > SIZE_MAX / 2)
         return err_set(VKLLM_ERR_INVALID_ARG, "cpu: kv cache size overflows");
     bk_kv *kv = mem_calloc(1, sizeof *kv);
     if (!kv) return err_set(VKLLM_ERR_NOMEM, "cpu: kv cache");
     kv->d = *d;
-    kv->elem_size = es;
-    kv->layer_elems = (size_t)n;
+    kv->row_bytes = (size_t)rb;
+    kv->layer_bytes = (size_t)n;
     kv->k = mem_calloc(1, (size_t)bytes);
     kv->v = kv->k ? mem_calloc(1, (size_t)bytes) : NULL;
     if (!kv->v) {
@@ -205,9 +208,9 @@ static vkllm_status cpu_kv_copy_block(backend *b, bk_kv *kv, int src, int dst) {
         return err_set(VKLLM_ERR_INVALID_ARG, "cpu: kv_copy_block %d -> %d: pool has %d blocks",
                        src, dst, kv->d.n_blocks);
     if (src == dst) return VKLLM_OK;
-    size_t blk = kv->layer_elems / (size_t)kv->d.n_blocks * kv->elem_size;
+    size_t blk = kv->layer_bytes / (size_t)kv->d.n_blocks;
     for (int l = 0; l < kv->d.n_layers; l++) {
-        size_t base = (size_t)l * kv->layer_elems * kv->elem_size;
+        size_t base = (size_t)l * kv->layer_bytes;
         memcpy((char *)kv->k + base + (size_t)dst * blk, (char *)kv->k + base + (size_t)src * blk, blk);
         memcpy((char *)kv->v + base + (size_t)dst * blk, (char *)kv->v + base + (size_t)src * blk, blk);
     }

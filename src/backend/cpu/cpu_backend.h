@@ -3,8 +3,9 @@
  * cpu_ops.c; cpu_attention.c), plus a test hook.
  *
  * KV cache layout, per layer, for K and for V:
- *   [n_blocks][n_kv_heads][block_size][head_dim] elements of the cache type,
- * so one head's positions within a block are contiguous for attention. */
+ *   [n_blocks][n_kv_heads][block_size] rows of head_dim values in the cache
+ * type (f32, f16, or Q8_0: head_dim / 32 blocks of 34 bytes), so one head's
+ * positions within a block are contiguous for attention. */
 #ifndef VKLLM_BACKEND_CPU_CPU_BACKEND_H
 #define VKLLM_BACKEND_CPU_CPU_BACKEND_H
 
@@ -29,9 +30,9 @@ struct bk_weight {
 
 struct bk_kv {
     bk_kv_desc d;
-    size_t elem_size;
-    size_t layer_elems; /* elements of K (or V) per layer */
-    void *k, *v;        /* [n_layers][layer_elems] each */
+    size_t row_bytes;   /* bytes of one head's head_dim values */
+    size_t layer_bytes; /* bytes of K (or V) per layer */
+    void *k, *v;        /* [n_layers][layer_bytes] each */
 };
 
 typedef struct cpu_backend {

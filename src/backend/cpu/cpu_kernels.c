@@ -314,7 +314,36 @@ static void vaxpy_f16(float *y, float a, const void *vp, int n) {
     for (int i = 0; i < n; i++) y[i] += a * dtype_f16_to_f32(v[i]);
 }
 
+/* Q8_0 rows: blocks of an f16 scale d and 32 int8 codes; value = d * q. */
+static float vdot_q8_0(const float *q, const void *kp, int n) {
+    const uint8_t *k = kp;
+    float sum = 0.0f;
+    for (int b = 0; b < n / 32; b++, k += 34) {
+        uint16_t dh;
+        memcpy(&dh, k, 2);
+        const int8_t *qs = (const int8_t *)(k + 2);
+        const float *x = q + b * 32;
+        float p[4] = {0};
+        for (int i = 0; i < 32; i += 4)
+            for (int j = 0; j < 4; j++) p[j] += x[i + j] * (float)qs[i + j];
+        sum += dtype_f16_to_f32(dh) * ((p[0] + p[2]) + (p[1] + p[3]));
+    }
+    return sum;
+}
+
+static void vaxpy_q8_0(float *y, float a, const void *vp, int n) {
+    const uint8_t *v = vp;
+    for (int b = 0; b < n / 32; b++, v += 34) {
+        uint16_t dh;
+        memcpy(&dh, v, 2);
+        const int8_t *qs = (const int8_t *)(v + 2);
+        float ad = a * dtype_f16_to_f32(dh);
+        for (int i = 0; i < 32; i++) y[b * 32 + i] += ad * (float)qs[i];
+    }
+}
+
 cpu_vec cpu_kernels_vec(uint32_t kv_type, int simd) {
+    if (kv_type == DTYPE_Q8_0) return (cpu_vec){vdot_q8_0, vaxpy_q8_0};
     if (simd) {
         cpu_vec v = cpu_kernels_avx2_vec(kv_type);
         if (v.dot) return v;

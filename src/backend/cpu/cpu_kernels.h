@@ -50,8 +50,8 @@ int cpu_kernels_simd_level(void);
  * to f32. Returns 0, or -1 for a type the CPU backend does not handle. */
 int cpu_kernels_dequantize(uint32_t t, const void *row, float *out, int64_t n);
 
-/* Attention vector kernels over KV-cache rows of type DTYPE_F32 or DTYPE_F16:
- * dot = sum q[i] * k[i]; axpy: y[i] += a * v[i]. */
+/* Attention vector kernels over KV-cache rows of type DTYPE_F32, DTYPE_F16
+ * or DTYPE_Q8_0 (n a multiple of 32): dot = sum q[i] * k[i]; axpy: y[i] += a * v[i]. */
 typedef struct cpu_vec {
     float (*dot)(const float *q, const void *k, int n);
     void (*axpy)(float *y, float a, const void *v, int n);

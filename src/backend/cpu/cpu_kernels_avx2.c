@@ -330,7 +330,8 @@ VEC_FNS(f16, ld_f16, one_f16)
 
 cpu_vec cpu_kernels_avx2_vec(uint32_t kv_type) {
     if (kv_type == DTYPE_F16) return (cpu_vec){vdot_f16, vaxpy_f16};
-    return (cpu_vec){vdot_f32, vaxpy_f32};
+    if (kv_type == DTYPE_F32) return (cpu_vec){vdot_f32, vaxpy_f32};
+    return (cpu_vec){NULL, NULL};
 }
 
 #else /* not x86-64: no AVX2 kernels */
