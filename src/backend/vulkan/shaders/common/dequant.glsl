@@ -5,6 +5,15 @@
 // Quantized layouts are those of quant.h (GGUF/ggml blocks); a K-type block
 // of 256 holds 8 units.
 
+// float(v) for 0 <= v < 2^23, exactly, as one OR and one subtraction: the
+// bits of 2^23 + v read as a float. Integer-to-float conversion runs at a
+// fraction of the FMA rate on GPUs; this path runs at full rate. `precise`:
+// the subtraction must not be folded into what follows (it would cancel).
+float small_float(uint v) {
+    precise float f = uintBitsToFloat(0x4B000000u | v) - 8388608.0;
+    return f;
+}
+
 #if defined(TYPE_Q8_0) || defined(TYPE_Q4_0) || defined(TYPE_Q4_1) || defined(TYPE_Q5_0) || defined(TYPE_Q5_1)
 // The 32-element block types are 18..34 bytes long, so a block starts at an
 // even byte that is 4-aligned or not depending on the block's index: lanes of
@@ -57,10 +66,8 @@ void unit_dequant(uint rb, uint u, uint ne0, out float w[32]) {
     float d = unpackHalf2x16(BLK_W(al, 0u) & 0xFFFFu).x;
     for (uint j = 0u; j < 8u; j++) {
         uint q = BLK_W(al, 2u + 4u * j);
-        for (uint b = 0u; b < 4u; b++) {
-            int qi = int(q << (24u - 8u * b)) >> 24;   // sign-extend byte b
-            w[4u * j + b] = d * float(qi);
-        }
+        for (uint b = 0u; b < 4u; b++) // byte b as signed: (byte ^ 0x80) - 128
+            w[4u * j + b] = d * (small_float(((q >> (8u * b)) & 0xFFu) ^ 0x80u) - 128.0);
     }
 #elif defined(TYPE_Q4_0) || defined(TYPE_Q4_1)
 #if defined(TYPE_Q4_0)
@@ -78,8 +85,8 @@ void unit_dequant(uint rb, uint u, uint ne0, out float w[32]) {
         uint q = BLK_W(al, QS + 4u * j);
         for (uint b = 0u; b < 4u; b++) {
             uint by = (q >> (8u * b)) & 0xFFu;
-            w[4u * j + b] = d * float(by & 15u) + m;
-            w[16u + 4u * j + b] = d * float(by >> 4) + m;
+            w[4u * j + b] = d * small_float(by & 15u) + m;
+            w[16u + 4u * j + b] = d * small_float(by >> 4) + m;
         }
     }
 #elif defined(TYPE_Q5_0) || defined(TYPE_Q5_1)
@@ -102,8 +109,8 @@ void unit_dequant(uint rb, uint u, uint ne0, out float w[32]) {
             uint by = (q >> (8u * b)) & 0xFFu;
             uint lo = (by & 15u) | (((qh >> e) & 1u) << 4);
             uint hi = (by >> 4) | (((qh >> (e + 16u)) & 1u) << 4);
-            w[e] = d * float(lo) + m;
-            w[16u + e] = d * float(hi) + m;
+            w[e] = d * small_float(lo) + m;
+            w[16u + e] = d * small_float(hi) + m;
         }
     }
 #elif defined(TYPE_Q4_K) || defined(TYPE_Q5_K)
@@ -139,7 +146,7 @@ void unit_dequant(uint rb, uint u, uint ne0, out float w[32]) {
 #if defined(TYPE_Q5_K)
             v |= ((h >> (8u * b + s)) & 1u) << 4;
 #endif
-            w[4u * j + b] = dl * float(v) - ml;
+            w[4u * j + b] = dl * small_float(v) - ml;
         }
     }
 #elif defined(TYPE_Q6_K)
@@ -158,8 +165,8 @@ void unit_dequant(uint rb, uint u, uint ne0, out float w[32]) {
         uint qh = rd_u32(qho + 4u * j);
         for (uint b = 0u; b < 4u; b++) {
             uint l = 4u * j + b;
-            int v = int(((ql >> (8u * b + sh)) & 15u) | (((qh >> (8u * b + hs)) & 3u) << 4)) - 32;
-            w[l] = (l < 16u ? d0 : d1) * float(v);
+            uint v = ((ql >> (8u * b + sh)) & 15u) | (((qh >> (8u * b + hs)) & 3u) << 4);
+            w[l] = (l < 16u ? d0 : d1) * (small_float(v) - 32.0);
         }
     }
 #else
