@@ -3,16 +3,20 @@
  * longer than a workgroup's chunk of positions, so the online softmax spans
  * chunks) with scattered cache blocks and GQA, then a copy-on-write block
  * copy and a decode pass over three sequences, for f32 and f16 caches and
- * both rope modes, once with rope + kv_write and once with rope_kv_write.
+ * both rope modes, once with rope + kv_write and once with rope_kv_write;
+ * for Q8_0 caches the same with head dims 64 (4 blocks a position) and 32
+ * over 3 KV heads (3 blocks: a position ends in a lone, padded block).
  * Rope alone with large positions, both modes, with and without frequency
  * factors. Outputs poisoned with NaN; tolerances next to each check. */
 #include "backend/vulkan/vk_internal.h"
 #include "vk_harness.h"
 
 #define N_LAYERS 2
-#define N_KV 2
 #define N_HEADS 6
-#define HD 40
+/* KV heads and head dim: 2 and 40, changed for the Q8_0 cases */
+static int n_kv_cur = 2, hd_cur = 40;
+#define N_KV n_kv_cur
+#define HD hd_cur
 #define BS 16
 #define N_BLOCKS 16
 #define N_SLOTS 3
@@ -110,7 +114,7 @@ static void test_attention(backend *cpu, backend *vk, uint64_t *rng, uint32_t kv
         run_pass(b, kv, &p2, bt, mode, k == 2, &o2[k], &q2[k]);
         b->vt->kv_free(b, kv);
     }
-    int f16 = kv_type == DTYPE_F16;
+    int f16 = kv_type == DTYPE_F16, q8 = kv_type == DTYPE_Q8_0;
     for (int k = 1; k < 3; k++) {
         const char *how = k == 2 ? "fused" : "plain";
         /* rope: cos/sin of the same f32 angles: 2e-6 absolute on values in [-1, 1] */
@@ -122,6 +126,10 @@ static void test_attention(backend *cpu, backend *vk, uint64_t *rng, uint32_t kv
         /* attention: f32 sums in a different order: 2e-5 absolute + 1e-4 relative; an f16 cache
          * rounds K/V on both sides (possibly differently by one f16 ulp): 5e-4 + 1e-3 */
         double ta = f16 ? 5e-4 : 2e-5, tr = f16 ? 1e-3 : 1e-4;
+        /* Q8_0: both sides quantize the same f32 rows, but a roped k (or 1/d) one
+         * f32 ulp apart can round a code the other way: one step of d = max|x|/127
+         * (<= 1/127 here) in one K or V element: 1e-2 absolute + 1e-2 relative */
+        if (q8) ta = 1e-2, tr = 1e-2;
         e = vkh_worst(o1[k], o1[0], (size_t)p1.n * N_HEADS * HD, ta, tr, &at);
         CHECKF(e <= 1, "attention prompt %s %s mode %d: element %zu (token %zu): vk %g cpu %g", how,
                dtype_name(kv_type), (int)mode, at, at / (N_HEADS * HD), o1[k][at], o1[0][at]);
@@ -286,6 +294,21 @@ int main(void) {
     test_attention(cpu, vk, &rng, DTYPE_F16, BK_ROPE_NORM);
     test_decode_reuse(cpu, vk, &rng);
     test_bad_blocks(vk, &rng);
+    /* Q8_0 needs head dim % 32 == 0: a clear error for 40 on both backends */
+    bk_kv_desc dq = {.n_layers = 1, .n_kv_heads = N_KV, .head_dim = HD, .block_size = BS, .n_blocks = 4,
+                     .type = DTYPE_Q8_0};
+    backend *both[2] = {cpu, vk};
+    for (int i = 0; i < 2; i++) {
+        bk_kv *kv = NULL;
+        CHECK(both[i]->vt->kv_alloc(both[i], &dq, &kv) == VKLLM_ERR_UNSUPPORTED && !kv);
+        CHECKF(strstr(vkllm_last_error(), "multiple of 32") != NULL, "%s", vkllm_last_error());
+    }
+    n_kv_cur = 2, hd_cur = 64;
+    test_attention(cpu, vk, &rng, DTYPE_Q8_0, BK_ROPE_NEOX);
+    test_attention(cpu, vk, &rng, DTYPE_Q8_0, BK_ROPE_NORM);
+    n_kv_cur = 3, hd_cur = 32;
+    test_attention(cpu, vk, &rng, DTYPE_Q8_0, BK_ROPE_NEOX);
+    test_attention(cpu, vk, &rng, DTYPE_Q8_0, BK_ROPE_NORM);
     vk->vt->destroy(vk);
     cpu->vt->destroy(cpu);
     return test_finish();

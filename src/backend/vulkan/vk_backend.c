@@ -180,12 +180,16 @@ static vkllm_status vk_kv_alloc(backend *base, const bk_kv_desc *d, bk_kv **out)
     vk_backend *b = (vk_backend *)base;
     *out = NULL;
     if (d->n_layers <= 0 || d->n_kv_heads <= 0 || d->head_dim <= 0 || d->block_size <= 0 || d->n_blocks <= 0 ||
-        (d->type != DTYPE_F32 && d->type != DTYPE_F16) || (d->type == DTYPE_F16 && d->head_dim % 2))
+        (d->type != DTYPE_F32 && d->type != DTYPE_F16 && d->type != DTYPE_Q8_0) || (d->type == DTYPE_F16 && d->head_dim % 2))
         return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: kv cache: bad shape (%d layers, %d heads, dim %d, %d blocks of %d, %s)",
                        d->n_layers, d->n_kv_heads, d->head_dim, d->n_blocks, d->block_size, dtype_name(d->type));
-    uint64_t lb = d->type == DTYPE_F16 ? 2 : 4, stride, total;
-    int ok = ckmath_mul(lb, (uint64_t)d->n_kv_heads, &lb) && ckmath_mul(lb, (uint64_t)d->head_dim, &lb) &&
-             ckmath_mul(lb, (uint64_t)d->block_size, &lb) && ckmath_mul(lb, (uint64_t)d->n_blocks, &lb) &&
+    if (d->type == DTYPE_Q8_0 && d->head_dim % 32)
+        return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: kv cache: q8_0 needs a head dimension that is a multiple of 32, not %d",
+                       d->head_dim);
+    /* one position: f32/f16 values, or Q8_0 blocks padded to whole words (shaders/common/kv.glsl) */
+    uint64_t lb = (uint64_t)d->n_kv_heads * (uint64_t)d->head_dim, stride, total;
+    lb = d->type == DTYPE_Q8_0 ? (lb / 32 * 34 + 3) / 4 * 4 : lb * (d->type == DTYPE_F16 ? 2 : 4);
+    int ok = ckmath_mul(lb, (uint64_t)d->block_size, &lb) && ckmath_mul(lb, (uint64_t)d->n_blocks, &lb) &&
              ckmath_align(lb, vk_align(b), &stride) && ckmath_mul(stride, 2 * (uint64_t)d->n_layers, &total);
     if (!ok || lb > b->d.info.max_storage_range)
         return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: kv cache: %llu bytes per layer exceed the binding limit %llu",

@@ -18,14 +18,14 @@ typedef struct {
     float eps;
 } pc_matvec;
 typedef struct {
-    uint32_t n_tok, n_heads, n_kv_heads, head_dim, mode, kv_f16, block_size, max_blocks, pos_off, seq_off, bt_off;
+    uint32_t n_tok, n_heads, n_kv_heads, head_dim, mode, kv_type, block_size, max_blocks, pos_off, seq_off, bt_off;
 } pc_rope_kv;
 typedef struct { uint32_t ne0, row_bytes, row_lo, row_hi, n_tok, ids_off; } pc_embed;
 typedef struct { uint32_t n, n_rows, w_type; float eps; uint32_t row0; } pc_rmsnorm;
 typedef struct { uint32_t n_tok, n_heads, head_dim, n_dims, mode, pos_off; } pc_rope;
-typedef struct { uint32_t n_tok, row, block_size, max_blocks, kv_f16, pos_off, seq_off, bt_off; } pc_kv_write;
+typedef struct { uint32_t n_tok, row, block_size, max_blocks, kv_type, pos_off, seq_off, bt_off; } pc_kv_write;
 typedef struct {
-    uint32_t n_tok, n_heads, n_kv_heads, head_dim, block_size, max_blocks, kv_f16;
+    uint32_t n_tok, n_heads, n_kv_heads, head_dim, block_size, max_blocks, kv_type;
     float scale;
     uint32_t pos_off, seq_off, bt_off, chunk, n_chunks;
 } pc_attention;
@@ -326,6 +326,18 @@ static vkllm_status vk_check_kv(const vk_backend *b, const bk_kv *kv, const char
     return VKLLM_OK;
 }
 
+/* The shaders' kv_type: 0 f32, 1 f16, 2 Q8_0 (layout in shaders/common/kv.glsl). */
+static uint32_t vk_kv_code(const bk_kv *kv) {
+    return kv->d.type == DTYPE_F16 ? 1u : kv->d.type == DTYPE_Q8_0 ? 2u : 0u;
+}
+
+/* Invocations of a KV store: one per element (f32), element pair (f16) or
+ * pair of 32-value blocks (Q8_0) of the n_tok rows of row values. */
+static uint64_t vk_kv_work(const bk_kv *kv, uint64_t n_tok, uint64_t row) {
+    if (kv->d.type == DTYPE_Q8_0) return n_tok * ((row / 32 + 1) / 2);
+    return n_tok * row / (kv->d.type == DTYPE_F16 ? 2 : 1);
+}
+
 static vk_bind vk_kv_layer(const bk_kv *kv, int layer, int v) {
     return (vk_bind){kv->b.buf, (VkDeviceSize)(2 * layer + v) * kv->layer_stride, kv->layer_bytes};
 }
@@ -344,11 +356,10 @@ static vkllm_status vk_kv_write(backend *base, bk_kv *kv, int layer, const bk_bu
     TRY(vk_pipeline_get(b, "kv_write", 1, &p));
     VkBuffer rd[2] = {k->b.buf, v->b.buf}, wr[1] = {kv->b.buf};
     TRY(vk_hazard(b, rd, 2, wr, 1));
-    int f16 = kv->d.type == DTYPE_F16;
     pc_kv_write pc = {(uint32_t)bt->n_tokens, (uint32_t)row, (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks,
-                      (uint32_t)f16, b->off_pos, b->off_seq, b->off_bt};
+                      vk_kv_code(kv), b->off_pos, b->off_seq, b->off_bt};
     vk_bind bind[5] = {vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), vk_bb(k), vk_bb(v), b->info};
-    uint64_t work = (uint64_t)bt->n_tokens * row / (f16 ? 2 : 1);
+    uint64_t work = vk_kv_work(kv, (uint64_t)bt->n_tokens, row);
     return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, vk_groups(work), 1);
 }
 
@@ -375,10 +386,10 @@ static vkllm_status vk_rope_kv_write(backend *base, bk_buf *q, int n_heads, bk_k
     VkBuffer rd[3] = {q->b.buf, k->b.buf, v->b.buf}, wr[2] = {q->b.buf, kv->b.buf};
     TRY(vk_hazard(b, rd, 3, wr, 2));
     pc_rope_kv pc = {(uint32_t)bt->n_tokens, (uint32_t)n_heads, (uint32_t)kv->d.n_kv_heads, (uint32_t)D,
-                     (uint32_t)r->mode, kv->d.type == DTYPE_F16, (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks,
+                     (uint32_t)r->mode, vk_kv_code(kv), (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks,
                      b->off_pos, b->off_seq, b->off_bt};
     vk_bind bind[7] = {vk_bb(q), vk_bb(k), vk_bb(v), vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), b->info, fb};
-    uint64_t work = (uint64_t)bt->n_tokens * ((uint64_t)n_heads * (uint64_t)D / 2 + row);
+    uint64_t work = (uint64_t)bt->n_tokens * (uint64_t)n_heads * (uint64_t)D / 2 + 2 * vk_kv_work(kv, (uint64_t)bt->n_tokens, row);
     return vk_dispatch(b, p, bind, 7, &pc, sizeof pc, vk_groups(work), 1);
 }
 
@@ -446,7 +457,7 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     TRY(vk_fits("attention", "out", out, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
     TRY(vk_check_kv(b, kv, "attention", 1));
     pc_attention pc = {(uint32_t)bt->n_tokens, (uint32_t)n_heads, (uint32_t)kv->d.n_kv_heads, (uint32_t)D,
-                       (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks, kv->d.type == DTYPE_F16, scale,
+                       (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks, vk_kv_code(kv), scale,
                        b->off_pos, b->off_seq, b->off_bt, 0, 1};
     vk_bind bind[5] = {vk_bb(out), vk_bb(q), vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), b->info};
     uint32_t max_len = 0;

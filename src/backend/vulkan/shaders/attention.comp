@@ -7,7 +7,8 @@
 // With SPLIT (flash-decoding, for long contexts and few tokens) workgroup z
 // takes only positions [z*chunk, (z+1)*chunk) and writes its unnormalised
 // partial [acc D][max][sum] to slot z of n_chunks per (token, head);
-// attention_merge.comp combines them.
+// attention_merge.comp combines them. kv_type: 0 f32, 1 f16, 2 Q8_0 (a
+// position's base is then a byte offset; layout in common/kv.glsl).
 // Bindings: 0 out [n_tok][n_heads*D] (SPLIT: partials
 // [n_tok][n_heads][n_chunks][D+2]), 1 q, 2 K cache (layer), 3 V cache, 4 batch info.
 #include "../vk_shader_iface.h"
@@ -21,7 +22,7 @@ layout(std430, binding = 3) readonly buffer VcBuf { uint Vc[]; };
 layout(std430, binding = 4) readonly buffer IBuf { int Info[]; };
 
 layout(push_constant) uniform PC {
-    uint n_tok, n_heads, n_kv_heads, head_dim, block_size, max_blocks, kv_f16;
+    uint n_tok, n_heads, n_kv_heads, head_dim, block_size, max_blocks, kv_type;
     float scale;
     uint pos_off, seq_off, bt_off, chunk, n_chunks;
 } pc;
@@ -34,22 +35,60 @@ shared float p_s[VK_WG];
 shared uint base_s[VK_WG];
 
 float kc_at(uint i) {
-    if (pc.kv_f16 != 0u) return unpackHalf2x16(Kc[i >> 1])[i & 1u];
+    if (pc.kv_type == 1u) return unpackHalf2x16(Kc[i >> 1])[i & 1u];
     return uintBitsToFloat(Kc[i]);
 }
-float vc_at(uint i) {
-    if (pc.kv_f16 != 0u) return unpackHalf2x16(Vc[i >> 1])[i & 1u];
+
+// Q8_0: value d of the head whose first block starts at byte base
+#define KV_Q8_AT(buf, base, d) q8_value(buf[((base) + ((d) >> 5) * 34u) >> 2],                    \
+    buf[((base) + ((d) >> 5) * 34u + 2u + ((d) & 31u)) >> 2], (base) + ((d) >> 5) * 34u, ((d) & 31u))
+float q8_value(uint wd, uint wq, uint boff, uint j) {
+    float sc = unpackHalf2x16(wd >> ((boff & 2u) * 8u)).x;
+    uint off = boff + 2u + j;
+    return sc * float(bitfieldExtract(int(wq), int((off & 3u) * 8u), 8));
+}
+
+float vc_at(uint base, uint d) {
+    if (pc.kv_type == 2u) return KV_Q8_AT(Vc, base, d);
+    uint i = base + d;
+    if (pc.kv_type == 1u) return unpackHalf2x16(Vc[i >> 1])[i & 1u];
     return uintBitsToFloat(Vc[i]);
+}
+
+// Q8_0 K: the four codes at byte off (even) as one word
+uint kc_u32(uint off) {
+    uint w = off >> 2;
+    if ((off & 2u) == 0u) return Kc[w];
+    return (Kc[w] >> 16) | (Kc[w + 1u] << 16);
+}
+
+float k_dot_q8(uint base, uint D) {
+    float sum = 0.0;
+    for (uint b = 0u; b < D / 32u; b++) {
+        uint bo = base + b * 34u;
+        float sc = unpackHalf2x16(Kc[bo >> 2] >> ((bo & 2u) * 8u)).x;
+        float part = 0.0;
+        for (uint i = 0u; i < 8u; i++) {
+            int u = int(kc_u32(bo + 2u + 4u * i));
+            vec4 qv = vec4(bitfieldExtract(u, 0, 8), bitfieldExtract(u, 8, 8), bitfieldExtract(u, 16, 8),
+                           bitfieldExtract(u, 24, 8));
+            uint d = b * 32u + 4u * i;
+            part += dot(vec4(q_s[d], q_s[d + 1u], q_s[d + 2u], q_s[d + 3u]), qv);
+        }
+        sum += sc * part;
+    }
+    return sum;
 }
 
 // q . K[base .. base+D): 8 elements per step so their loads are in flight
 // together (an f16 cache: base and the step are even, so 4 whole words).
 float k_dot(uint base, uint D) {
+    if (pc.kv_type == 2u) return k_dot_q8(base, D);
     float sum = 0.0;
     uint d = 0u;
     for (; d + 8u <= D; d += 8u) {
         vec4 ka, kb;
-        if (pc.kv_f16 != 0u) {
+        if (pc.kv_type == 1u) {
             uint w = (base + d) >> 1;
             uint w0 = Kc[w], w1 = Kc[w + 1u], w2 = Kc[w + 2u], w3 = Kc[w + 3u];
             ka = vec4(unpackHalf2x16(w0), unpackHalf2x16(w1));
@@ -93,7 +132,9 @@ void main() {
         uint j = c0 + tid;
         float sc = -3.0e38;
         if (j < j_end) {
-            uint base = kv_slot_index(s, j, pc.bt_off, pc.max_blocks, pc.block_size) * row + kh * D;
+            uint slot = kv_slot_index(s, j, pc.bt_off, pc.max_blocks, pc.block_size);
+            uint base = pc.kv_type == 2u ? slot * kv_q8_row_bytes(row) + kh * (D / 32u) * 34u
+                                         : slot * row + kh * D;
             base_s[tid] = base;
             sc = k_dot(base, D) * pc.scale;
         }
@@ -111,14 +152,14 @@ void main() {
             // 8 positions at a time: independent loads in flight together
             uint i = 0u;
             for (; i + 8u <= n_c; i += 8u) {
-                float v0 = vc_at(base_s[i] + d), v1 = vc_at(base_s[i + 1u] + d);
-                float v2 = vc_at(base_s[i + 2u] + d), v3 = vc_at(base_s[i + 3u] + d);
-                float v4 = vc_at(base_s[i + 4u] + d), v5 = vc_at(base_s[i + 5u] + d);
-                float v6 = vc_at(base_s[i + 6u] + d), v7 = vc_at(base_s[i + 7u] + d);
+                float v0 = vc_at(base_s[i], d), v1 = vc_at(base_s[i + 1u], d);
+                float v2 = vc_at(base_s[i + 2u], d), v3 = vc_at(base_s[i + 3u], d);
+                float v4 = vc_at(base_s[i + 4u], d), v5 = vc_at(base_s[i + 5u], d);
+                float v6 = vc_at(base_s[i + 6u], d), v7 = vc_at(base_s[i + 7u], d);
                 a += p_s[i] * v0 + p_s[i + 1u] * v1 + p_s[i + 2u] * v2 + p_s[i + 3u] * v3 +
                      p_s[i + 4u] * v4 + p_s[i + 5u] * v5 + p_s[i + 6u] * v6 + p_s[i + 7u] * v7;
             }
-            for (; i < n_c; i++) a += p_s[i] * vc_at(base_s[i] + d);
+            for (; i < n_c; i++) a += p_s[i] * vc_at(base_s[i], d);
             acc[k] = a;
         }
         m = m_new;

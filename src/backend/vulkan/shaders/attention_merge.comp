@@ -14,7 +14,7 @@ layout(std430, binding = 1) readonly buffer PBuf { float P[]; };
 layout(std430, binding = 4) readonly buffer IBuf { int Info[]; };
 
 layout(push_constant) uniform PC {
-    uint n_tok, n_heads, n_kv_heads, head_dim, block_size, max_blocks, kv_f16;
+    uint n_tok, n_heads, n_kv_heads, head_dim, block_size, max_blocks, kv_type;
     float scale;
     uint pos_off, seq_off, bt_off, chunk, n_chunks;
 } pc;

@@ -3,7 +3,8 @@
 // turn: q [n_tok][n_heads][head_dim] is rotated in place (one thread per
 // rotated pair), k is rotated on its way into the paged K cache and v copied
 // into the V cache (one thread per pair of adjacent output elements, so an
-// f16 cache word is written whole). Rotation as in rope.comp (mode 0:
+// f16 cache word is written whole; for a Q8_0 cache, kv_type 2, one thread
+// per pair of 32-value blocks, layout in common/kv.glsl). Rotation as in rope.comp (mode 0:
 // adjacent pairs, mode 1: halves), angles from common/rope.glsl.
 // Bindings: 0 q, 1 k, 2 v, 3 K cache (layer range), 4 V cache, 5 batch info,
 // 6 inv_freq [head_dim/2].
@@ -20,7 +21,7 @@ layout(std430, binding = 5) readonly buffer IBuf { int Info[]; };
 layout(std430, binding = 6) readonly buffer FBuf { float F[]; };
 
 layout(push_constant) uniform PC {
-    uint n_tok, n_heads, n_kv_heads, head_dim, mode, kv_f16, block_size, max_blocks, pos_off, seq_off, bt_off;
+    uint n_tok, n_heads, n_kv_heads, head_dim, mode, kv_type, block_size, max_blocks, pos_off, seq_off, bt_off;
 } pc;
 
 #include "common/kv.glsl"
@@ -42,7 +43,7 @@ float k_rot(uint base, uint e, float pos) {
 }
 
 void store2(bool is_k, uint dst, float a, float b) {
-    if (pc.kv_f16 != 0u) {
+    if (pc.kv_type == 1u) {
         uint w = packHalf2x16(vec2(a, b));
         if (is_k) Kc[dst >> 1] = w; else Vc[dst >> 1] = w;
     } else if (is_k) {
@@ -54,11 +55,38 @@ void store2(bool is_k, uint dst, float a, float b) {
     }
 }
 
+// Q8_0: block pair pr of token t's row (h = t * pairs + pr), k rotated.
+void store_q8(bool is_k, uint h) {
+    uint row = pc.n_kv_heads * pc.head_dim, n_pairs = kv_q8_pairs(row);
+    uint t = h / n_pairs, pr = h % n_pairs;
+    uint pos = uint(Info[pc.pos_off + t]);
+    uint slot = kv_slot_index(uint(Info[pc.seq_off + t]), pos, pc.bt_off, pc.max_blocks, pc.block_size);
+    bool one = 2u * pr + 1u >= row / 32u;
+    float x[64];
+    for (uint i = 0u; i < 64u; i++) {
+        uint e = 64u * pr + i;
+        if (one && i >= 32u) {
+            x[i] = 0.0;
+        } else if (is_k) {
+            x[i] = k_rot(t * row + (e / pc.head_dim) * pc.head_dim, e % pc.head_dim, float(pos));
+        } else {
+            x[i] = V[t * row + e];
+        }
+    }
+    uint w[17];
+    uint nw = kv_q8_pack(x, one, w);
+    uint dst = slot * (kv_q8_row_bytes(row) / 4u) + 17u * pr;
+    for (uint i = 0u; i < nw; i++) {
+        if (is_k) Kc[dst + i] = w[i]; else Vc[dst + i] = w[i];
+    }
+}
+
 void main() {
     uint half_d = pc.head_dim / 2u;
     uint row = pc.n_kv_heads * pc.head_dim;
     uint n_q = pc.n_tok * pc.n_heads * half_d;  // q pairs
-    uint n_kv = pc.n_tok * (row / 2u);          // k (and v) output pairs
+    bool q8 = pc.kv_type == 2u;
+    uint n_kv = pc.n_tok * (q8 ? kv_q8_pairs(row) : row / 2u); // k (and v) output pairs
     uint stride = gl_NumWorkGroups.x * VK_WG;
     for (uint g = gl_GlobalInvocationID.x; g < n_q + 2u * n_kv; g += stride) {
         if (g < n_q) {
@@ -75,6 +103,10 @@ void main() {
         uint h = g - n_q;
         bool is_k = h < n_kv;
         if (!is_k) h -= n_kv;
+        if (q8) {
+            store_q8(is_k, h);
+            continue;
+        }
         uint t = h / (row / 2u), e = (h % (row / 2u)) * 2u; // element pair (e, e+1) of the row
         uint pos = uint(Info[pc.pos_off + t]);
         uint slot = kv_slot_index(uint(Info[pc.seq_off + t]), pos, pc.bt_off, pc.max_blocks, pc.block_size);
