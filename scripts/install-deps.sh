@@ -7,4 +7,4 @@ $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config \
   libpcre2-dev libutf8proc-dev libjansson-dev \
-  libvulkan-dev libvulkan-volk-dev glslc mesa-vulkan-drivers
+  libvulkan-dev libvulkan-volk-dev glslc mesa-vulkan-drivers vulkan-validationlayers

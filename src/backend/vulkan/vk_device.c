@@ -4,9 +4,11 @@
 #include "backend/vulkan/vk_device.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
+#include "core/log.h"
 #include "core/mem.h"
 
 static int vk_loaded;
@@ -63,7 +65,57 @@ vkllm_status vk_device_load(void) {
     return VKLLM_OK;
 }
 
-static vkllm_status vk_instance_create(VkInstance *out) {
+/* Validation (VK_LAYER_KHRONOS_validation with a VK_EXT_debug_utils
+ * messenger): on by default in builds without NDEBUG, or as
+ * VKLLM_VK_VALIDATION=1|0 says, and only when the layer is installed. Each
+ * error the layer reports is logged and counted; the next submission then
+ * fails with it (vk_validation_take), so tests fail on any misuse. */
+static uint64_t vk_val_errors, vk_val_taken;
+static char vk_val_last[512];
+
+static VKAPI_ATTR VkBool32 VKAPI_CALL vk_val_cb(VkDebugUtilsMessageSeverityFlagBitsEXT sev,
+                                               VkDebugUtilsMessageTypeFlagsEXT type,
+                                               const VkDebugUtilsMessengerCallbackDataEXT *data, void *user) {
+    (void)type;
+    (void)user;
+    if (!(sev & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT)) return VK_FALSE;
+    const char *msg = data && data->pMessage ? data->pMessage : "?";
+    vk_val_errors++;
+    snprintf(vk_val_last, sizeof vk_val_last, "%s", msg);
+    log_msg(LOG_ERROR, "vulkan validation: %s", msg);
+    return VK_FALSE;
+}
+
+vkllm_status vk_validation_take(void) {
+    if (vk_val_errors == vk_val_taken) return VKLLM_OK;
+    uint64_t n = vk_val_errors - vk_val_taken;
+    vk_val_taken = vk_val_errors;
+    return err_set(VKLLM_ERR_INTERNAL, "vulkan: %llu validation error(s), the last: %s", (unsigned long long)n,
+                   vk_val_last);
+}
+
+static int vk_validation_wanted(void) {
+    const char *e = getenv("VKLLM_VK_VALIDATION");
+    if (e && *e) return strcmp(e, "0") != 0;
+#ifdef NDEBUG
+    return 0;
+#else
+    return 1;
+#endif
+}
+
+static int vk_layer_present(const char *name) {
+    uint32_t n = 0;
+    if (vkEnumerateInstanceLayerProperties(&n, NULL) != VK_SUCCESS || n == 0) return 0;
+    VkLayerProperties *l = mem_calloc(n, sizeof *l);
+    int found = 0;
+    if (l && vkEnumerateInstanceLayerProperties(&n, l) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n && !found; i++) found = !strcmp(l[i].layerName, name);
+    mem_free(l);
+    return found;
+}
+
+static vkllm_status vk_instance_create(VkInstance *out, VkDebugUtilsMessengerEXT *msgr) {
     TRY(vk_device_load());
     if (volkGetInstanceVersion() < VK_API_VERSION_1_2)
         return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: the loader supports Vulkan %u.%u; 1.2 needed",
@@ -73,14 +125,31 @@ static vkllm_status vk_instance_create(VkInstance *out) {
                              .pApplicationName = "vkllm",
                              .pEngineName = "vkllm",
                              .apiVersion = VK_API_VERSION_1_2};
+    const char *layer = "VK_LAYER_KHRONOS_validation", *ext = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    int val = msgr && vk_validation_wanted() && vk_layer_present(layer);
+    VkDebugUtilsMessengerCreateInfoEXT mi = {
+        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+        .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+        .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT,
+        .pfnUserCallback = vk_val_cb};
     VkInstanceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-                               .pApplicationInfo = &app};
+                               .pNext = val ? &mi : NULL,
+                               .pApplicationInfo = &app,
+                               .enabledLayerCount = val ? 1u : 0u,
+                               .ppEnabledLayerNames = &layer,
+                               .enabledExtensionCount = val ? 1u : 0u,
+                               .ppEnabledExtensionNames = &ext};
     VkResult r = vkCreateInstance(&ci, NULL, out);
     if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
         return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: no Vulkan driver (VK_ERROR_INCOMPATIBLE_DRIVER)");
     VK_CHECK(r);
     /* device functions through the loader trampolines: valid for every device */
     volkLoadInstance(*out);
+    if (val) {
+        VkResult rm = vkCreateDebugUtilsMessengerEXT(*out, &mi, NULL, msgr);
+        if (rm != VK_SUCCESS) *msgr = VK_NULL_HANDLE;
+        log_msg(LOG_INFO, "vulkan: validation layer %s", rm == VK_SUCCESS ? "on" : "on, without a messenger");
+    }
     return VKLLM_OK;
 }
 
@@ -203,7 +272,7 @@ vkllm_status vk_device_list(vk_device_info **out, int *n) {
     *out = NULL;
     *n = 0;
     VkInstance inst;
-    TRY(vk_instance_create(&inst));
+    TRY(vk_instance_create(&inst, NULL));
     VkPhysicalDevice *pds;
     uint32_t cnt;
     vkllm_status s = vk_enum(inst, &pds, &cnt);
@@ -273,7 +342,7 @@ static vkllm_status vk_pick(VkPhysicalDevice *pds, uint32_t cnt, int index, vk_d
 
 vkllm_status vk_device_open(vk_dev *d, int index) {
     memset(d, 0, sizeof *d);
-    TRY(vk_instance_create(&d->inst));
+    TRY(vk_instance_create(&d->inst, &d->msgr));
     VkPhysicalDevice *pds;
     uint32_t cnt;
     TRY(vk_enum(d->inst, &pds, &cnt));
@@ -306,6 +375,7 @@ void vk_device_refresh_budget(vk_dev *d) {
 
 void vk_device_close(vk_dev *d) {
     if (d->dev) vkDestroyDevice(d->dev, NULL);
+    if (d->msgr) vkDestroyDebugUtilsMessengerEXT(d->inst, d->msgr, NULL);
     if (d->inst) vkDestroyInstance(d->inst, NULL);
     memset(d, 0, sizeof *d);
 }

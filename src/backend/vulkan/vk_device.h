@@ -35,6 +35,7 @@ typedef struct vk_device_info {
 
 typedef struct vk_dev {
     VkInstance inst;
+    VkDebugUtilsMessengerEXT msgr; /* validation messages, or VK_NULL_HANDLE */
     VkPhysicalDevice phys;
     VkDevice dev;
     VkQueue queue;
@@ -51,6 +52,9 @@ vkllm_status vk_device_open(vk_dev *d, int index);
 /* Re-reads the heap budgets (no-op without VK_EXT_memory_budget). */
 void vk_device_refresh_budget(vk_dev *d);
 void vk_device_close(vk_dev *d);
+/* VKLLM_OK, or (once) an error naming the validation errors reported since
+ * the last call (see vk_device.c: validation layer in debug/test builds). */
+vkllm_status vk_validation_take(void);
 /* "discrete GPU", "CPU", ... */
 const char *vk_device_type_name(VkPhysicalDeviceType t);
 

@@ -52,6 +52,7 @@ static vkllm_status vk_submit_wait(vk_backend *b, VkCommandBuffer cmd, VkFence f
     }
     if (s == VKLLM_OK && r != VK_SUCCESS) s = vk_check_fail(r, what, __FILE__, __LINE__);
     if (s == VKLLM_ERR_DEVICE_LOST) b->lost = 1;
+    if (s == VKLLM_OK) s = vk_validation_take();
     return s;
 }
 
