@@ -15,9 +15,7 @@ set(VK_VARIANTS
 foreach(t ${VK_WEIGHT_TYPES})
   string(TOLOWER ${t} tl)
   list(APPEND VK_VARIANTS "embed_${tl}|embed|TYPE_${t}"
-                          "matmul_${tl}|matmul|TYPE_${t}"
                           "gemm_${tl}|gemm|TYPE_${t}"
-                          "matmul_${tl}_sg|matmul|TYPE_${t},USE_SUBGROUP"
                           "matvec_${tl}|matvec|TYPE_${t}"
                           "matvec_${tl}_sg|matvec|TYPE_${t},USE_SUBGROUP")
 endforeach()

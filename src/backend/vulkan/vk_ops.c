@@ -126,11 +126,12 @@ typedef struct vk_mv_in {
     int n_extra;
 } vk_mv_in;
 
-/* One token (decode): matvec.comp, b->mv_nr rows per workgroup; float
- * weights whose rows and shard start are 16-byte aligned take the WIDE
- * variant (16-byte loads). Sizes were checked by the caller. */
+/* Up to VK_GEMM_MIN_TOK - 1 tokens (decode, small batches): matvec.comp,
+ * b->mv_nr rows x up to VK_MV_NT_MAX tokens per workgroup; float weights
+ * whose rows and shard start are 16-byte aligned take the WIDE variant
+ * (16-byte loads). Sizes were checked by the caller. */
 static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, const bk_buf *x, uint32_t bias_type,
-                              vk_bind bias_b, const vk_mv_in *in) {
+                              vk_bind bias_b, const vk_mv_in *in, int n_tok) {
     VkBuffer rd[3] = {x->b.buf}, wr[1] = {out->b.buf};
     for (int i = 0; i < in->n_extra; i++) rd[1 + i] = in->extra_rd[i];
     TRY(vk_hazard(b, rd, 1 + in->n_extra, wr, 1));
@@ -138,19 +139,24 @@ static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, co
     for (int i = 0; i < w->n_shards; i++) {
         const vk_shard *s = &w->shards[i];
         int wide = vk_float_type(w->type) && w->row_bytes % 16 == 0 && s->off % 16 == 0;
+        /* tokens per workgroup: up to VK_MV_NT_MAX on the wide path; one where
+         * each thread decodes whole units (that code, repeated per token, would
+         * be large), a workgroup row per token */
+        uint32_t nt = !wide ? 1u : (uint32_t)n_tok < VK_MV_NT_MAX ? (uint32_t)n_tok : VK_MV_NT_MAX;
+        uint32_t gy = ((uint32_t)n_tok + nt - 1) / nt;
         char name[32];
         snprintf(name, sizeof name, "matvec_%s%s%s", vk_type_tag(w->type), wide ? "_w" : "",
                  b->no_subgroup ? "" : "_sg");
         VkPipeline p;
         uint32_t wg = vk_float_type(w->type) ? b->mv_wg : b->mv_wg_q;
-        TRY(vk_pipeline_get_mode(b, name, 1, in->mode | wg << 8, &p));
+        TRY(vk_pipeline_get_mode(b, name, nt, in->mode | wg << 8, &p));
         vk_bind bind[5] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b, in->b4};
         for (uint32_t r0 = 0; r0 < (uint32_t)s->rows; r0 += seg) {
             uint32_t nr = (uint32_t)s->rows - r0 < seg ? (uint32_t)s->rows - r0 : seg;
-            pc_matvec pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0, (uint32_t)w->ne1, 1,
+            pc_matvec pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0, (uint32_t)w->ne1, (uint32_t)n_tok,
                             (uint32_t)w->row_bytes, bias_type, in->norm_type, in->eps};
             b->prof_bytes = (uint64_t)nr * w->row_bytes;
-            TRY(vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (nr + nr_wg - 1) / nr_wg, 1));
+            TRY(vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (nr + nr_wg - 1) / nr_wg, gy));
         }
     }
     return VKLLM_OK;
@@ -208,35 +214,13 @@ static vkllm_status vk_matmul(backend *base, bk_buf *out, const bk_weight *w, co
     uint32_t bias_type = VK_NO_BIAS;
     vk_bind bias_b = {0};
     TRY(vk_mm_check(b, "matmul", out, w, x, bias, n_rows, &bias_type, &bias_b));
-    if (n_rows == 1) {
-        vk_mv_in in = {0};
-        return vk_matvec(b, out, w, x, bias_type, bias_b, &in);
-    }
     if (n_rows >= VK_GEMM_MIN_TOK) return vk_gemm(b, out, w, x, bias_type, bias_b, n_rows);
-    uint32_t nt = VK_MM_NT_MAX;
-    char name[32];
-    snprintf(name, sizeof name, "matmul_%s%s", vk_type_tag(w->type), b->no_subgroup ? "" : "_sg");
-    VkPipeline p;
-    TRY(vk_pipeline_get(b, name, nt, &p));
-    VkBuffer rd[1] = {x->b.buf}, wr[1] = {out->b.buf};
-    TRY(vk_hazard(b, rd, 1, wr, 1));
-    const uint32_t seg = VK_MAX_GROUPS * VK_MM_NR;
-    for (int i = 0; i < w->n_shards; i++) {
-        const vk_shard *s = &w->shards[i];
-        vk_bind bind[4] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b};
-        for (uint32_t r0 = 0; r0 < (uint32_t)s->rows; r0 += seg) {
-            uint32_t nr = (uint32_t)s->rows - r0 < seg ? (uint32_t)s->rows - r0 : seg;
-            pc_matmul pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0, (uint32_t)w->ne1,
-                            (uint32_t)n_rows, (uint32_t)w->row_bytes, bias_type};
-            b->prof_bytes = (uint64_t)nr * w->row_bytes;
-            TRY(vk_dispatch(b, p, bind, 4, &pc, sizeof pc, (nr + VK_MM_NR - 1) / VK_MM_NR,
-                            ((uint32_t)n_rows + nt - 1) / nt));
-        }
-    }
-    return VKLLM_OK;
+    vk_mv_in in = {0};
+    return vk_matvec(b, out, w, x, bias_type, bias_b, &in, n_rows);
 }
 
-/* Fused only for one token (the matvec kernel); prompts compose the plain ops. */
+/* Fused for fewer than VK_GEMM_MIN_TOK tokens (the matvec kernel); longer
+ * prompts compose the plain ops. */
 static vkllm_status vk_matmul_fused(backend *base, bk_buf *out, const bk_weight *w, const bk_buf *x,
                                     const bk_weight *bias, int n_rows, const bk_fuse *f) {
     vk_backend *b = (vk_backend *)base;
@@ -247,8 +231,9 @@ static vkllm_status vk_matmul_fused(backend *base, bk_buf *out, const bk_weight 
         return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: matmul_fused '%s': norm and glu together", w->name);
     if (out == x || (f->glu_up && out == f->glu_up))
         return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: matmul_fused '%s': out aliases an input", w->name);
-    if (n_rows != 1)
-        return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: matmul_fused '%s': %d rows (one only)", w->name, n_rows);
+    if (n_rows >= VK_GEMM_MIN_TOK)
+        return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: matmul_fused '%s': %d rows (fewer than %d only)", w->name,
+                       n_rows, VK_GEMM_MIN_TOK);
     vk_mv_in in = {.mode = f->accumulate ? VK_MV_ACC : 0, .eps = f->eps};
     if (f->norm) {
         const bk_weight *nw = f->norm;
@@ -261,13 +246,13 @@ static vkllm_status vk_matmul_fused(backend *base, bk_buf *out, const bk_weight 
         in.b4 = (vk_bind){nw->b.buf, nw->shards[0].off, nw->shards[0].range};
     }
     if (f->glu_up) {
-        TRY(vk_fits("matmul_fused", "glu_up", f->glu_up, 1, (uint64_t)w->ne0));
+        TRY(vk_fits("matmul_fused", "glu_up", f->glu_up, (uint64_t)n_rows, (uint64_t)w->ne0));
         in.mode |= VK_MV_GLU;
         in.b4 = vk_bb(f->glu_up);
         in.extra_rd[in.n_extra++] = f->glu_up->b.buf;
     }
     if (f->accumulate) in.extra_rd[in.n_extra++] = out->b.buf;
-    return vk_matvec(b, out, w, x, bias_type, bias_b, &in);
+    return vk_matvec(b, out, w, x, bias_type, bias_b, &in, n_rows);
 }
 
 /* The inverse frequencies of r in the pass's arena, computed as the HF

@@ -13,23 +13,20 @@
 /* Descriptor set 0: eight storage buffers; each op documents its use. */
 #define VK_NBIND 8
 
-/* matmul: output rows per workgroup and the most tokens per workgroup; the
- * token tile (1 for decode, VK_MM_NT_MAX for prompts) is specialization
- * constant 0 of the matmul pipelines. */
-#define VK_MM_NR 2
-#define VK_MM_NT_MAX 8
-
 /* gemm.comp (matmul of VK_GEMM_MIN_TOK tokens or more): a 64-row x
  * 64-token tile per workgroup of 256 threads. */
 #define VK_GEMM_MIN_TOK 16
 #define VK_GEMM_TILE 64
 
-/* matvec (matmul of one token): default threads per workgroup (float /
+/* matvec (matmul of fewer than VK_GEMM_MIN_TOK tokens): default threads per workgroup (float /
  * quantized weights) and rows per workgroup (specialization constants 2 and
  * 3), and the fusion bits of specialization constant 1. */
 #define VK_MV_WG 128
 #define VK_MV_WG_Q 64
 #define VK_MV_NR 4
+/* most tokens per matvec workgroup (specialization constant 0); more tokens
+ * take several workgroup rows */
+#define VK_MV_NT_MAX 8u
 #define VK_MV_NORM 1u
 #define VK_MV_GLU 2u
 #define VK_MV_ACC 4u

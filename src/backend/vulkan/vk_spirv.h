@@ -1,6 +1,6 @@
 /* vk_spirv.h — the SPIR-V modules compiled from shaders/ at build time and
  * embedded by cmake/embed_spirv.cmake (generated vk_spirv.c). Names are the
- * variant names of cmake/shaders.cmake ("matmul_q4_0_sg", "rmsnorm", ...). */
+ * variant names of cmake/shaders.cmake ("matvec_q4_0_sg", "rmsnorm", ...). */
 #ifndef VKLLM_VK_SPIRV_H
 #define VKLLM_VK_SPIRV_H
 

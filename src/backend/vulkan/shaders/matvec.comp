@@ -21,6 +21,7 @@
 #include "../vk_shader_iface.h"
 
 layout(local_size_x_id = 2) in;
+layout(constant_id = 0) const uint NT = 1u; // tokens per workgroup (1..VK_MV_NT_MAX)
 layout(constant_id = 1) const uint MODE = 0u;
 layout(constant_id = 2) const uint WG = VK_MV_WG;
 layout(constant_id = 3) const uint NR = VK_MV_NR;
@@ -68,24 +69,26 @@ float norm_at(uint i) {
     return bf16_word(Nw[i >> 1], i);
 }
 
-shared float red[(NR + 1u) * WG];
+// per subgroup (or thread): NR*NT row sums, then NT sums of squares
+shared float red[(NR + 1u) * NT * WG];
 
 float silu(float g) { return g / (1.0 + exp(-g)); }
 vec4 silu4(vec4 g) { return g / (1.0 + exp(-g)); }
 
-// x'[c..c+3] from the plain x values xr (for the norm: without its scale,
-// which is applied to the row sums at the end); c a multiple of 4
-vec4 xin4(uint c, vec4 xr) {
+// x'[c..c+3] of a token from its plain x values xr at xi = token * ne0 + c
+// (for the norm: without its scale, which is applied to the row sums at
+// the end); c a multiple of 4
+vec4 xin4(uint c, uint xi, vec4 xr) {
     if ((MODE & VK_MV_NORM) != 0u) {
         if (pc.norm_type == 0u) return xr * N4[c >> 2];
         return xr * vec4(norm_at(c), norm_at(c + 1u), norm_at(c + 2u), norm_at(c + 3u));
     }
-    if ((MODE & VK_MV_GLU) != 0u) return silu4(xr) * N4[c >> 2];
+    if ((MODE & VK_MV_GLU) != 0u) return silu4(xr) * N4[xi >> 2];
     return xr;
 }
-float xin1(uint c, float xr) {
+float xin1(uint c, uint xi, float xr) {
     if ((MODE & VK_MV_NORM) != 0u) return xr * norm_at(c);
-    if ((MODE & VK_MV_GLU) != 0u) return silu(xr) * uintBitsToFloat(Nw[c]);
+    if ((MODE & VK_MV_GLU) != 0u) return silu(xr) * uintBitsToFloat(Nw[xi]);
     return xr;
 }
 
@@ -110,100 +113,129 @@ void wide_unpack(uvec4 w, out vec4 a, out vec4 b) {
 }
 #endif
 
+#ifndef WIDE
+// x' of unit u of token t (zero past ne0), and the sum of its plain x^2 added to ss
+void unit_x(uint t, uint u, out vec4 xv[8], inout float ss) {
+    uint xb = t * pc.ne0;
+    if ((pc.ne0 & 31u) == 0u) {
+        for (uint j = 0u; j < 8u; j++) {
+            uint c = u * 32u + 4u * j;
+            vec4 xr = X4[(xb + c) >> 2];
+            ss += dot(xr, xr);
+            xv[j] = xin4(c, xb + c, xr);
+        }
+        return;
+    }
+    for (uint j = 0u; j < 8u; j++) {
+        vec4 v = vec4(0.0);
+        for (uint e = 0u; e < 4u; e++) {
+            uint c = u * 32u + 4u * j + e;
+            float xr = c < pc.ne0 ? X[xb + c] : 0.0;
+            ss += xr * xr;
+            v[e] = c < pc.ne0 ? xin1(c, xb + c, xr) : 0.0;
+        }
+        xv[j] = v;
+    }
+}
+
+float unit_dot(float w[32], vec4 xv[8]) {
+    float s = 0.0;
+    for (uint j = 0u; j < 8u; j++)
+        s += dot(vec4(w[4u * j], w[4u * j + 1u], w[4u * j + 2u], w[4u * j + 3u]), xv[j]);
+    return s;
+}
+#endif
+
 void main() {
     uint tid = gl_LocalInvocationID.x;
-    uint r0 = gl_WorkGroupID.x * NR;
-    float acc[NR];
-    for (uint i = 0u; i < NR; i++) acc[i] = 0.0;
-    float ss = 0.0; // sum of x^2 over this thread's elements (the norm's scale)
-    // rows past the segment repeat its last row (in bounds); their sums are dropped
-    uint last = pc.n_rows - 1u;
+    uint r0 = gl_WorkGroupID.x * NR, t0 = gl_WorkGroupID.y * NT;
+    float acc[NR * NT]; // [row][token]
+    float ss[NT];       // sum of x^2 over this thread's elements, per token (the norm's scale)
+    for (uint i = 0u; i < NR * NT; i++) acc[i] = 0.0;
+    for (uint i = 0u; i < NT; i++) ss[i] = 0.0;
+    // rows past the segment repeat its last row, tokens past n_tok the last
+    // token (in bounds); their sums are dropped
+    uint last = pc.n_rows - 1u, last_t = pc.n_tok - 1u;
 
 #ifdef WIDE
     // rows of 16-byte vectors: ne0 is a multiple of EPV (so of 4)
     uint vpr = pc.row_bytes / 16u;
     for (uint i = tid; i < vpr; i += WG) {
         uint c = i * EPV;
-        vec4 ra = X4[c >> 2], xa = xin4(c, ra), xb = vec4(0.0);
-        ss += dot(ra, ra);
-        if (EPV == 8u) {
-            vec4 rb = X4[(c >> 2) + 1u];
-            xb = xin4(c + 4u, rb);
-            ss += dot(rb, rb);
+        vec4 xa[NT], xb[NT];
+        for (uint tt = 0u; tt < NT; tt++) {
+            uint xi = min(t0 + tt, last_t) * pc.ne0 + c;
+            vec4 ra = X4[xi >> 2];
+            xa[tt] = xin4(c, xi, ra);
+            ss[tt] += dot(ra, ra);
+            xb[tt] = vec4(0.0);
+            if (EPV == 8u) {
+                vec4 rb = X4[(xi >> 2) + 1u];
+                xb[tt] = xin4(c + 4u, xi + 4u, rb);
+                ss[tt] += dot(rb, rb);
+            }
         }
         for (uint rr = 0u; rr < NR; rr++) {
             uint r = min(r0 + rr, last);
             vec4 wa, wb;
             wide_unpack(W4[(pc.row_w0 + r) * vpr + i], wa, wb);
-            acc[rr] += dot(wa, xa) + dot(wb, xb);
+            for (uint tt = 0u; tt < NT; tt++) acc[rr * NT + tt] += dot(wa, xa[tt]) + dot(wb, xb[tt]);
         }
     }
 #else
     uint nu = unit_count(pc.ne0);
     for (uint u = tid; u < nu; u += WG) {
+        // one token (the host uses NT = 1 here: the decoding code is large and
+        // would be repeated per token): its x' unit loaded once, then each row
+        // decoded and used at once
         vec4 xv[8];
-        if ((pc.ne0 & 31u) == 0u) {
-            for (uint j = 0u; j < 8u; j++) {
-                vec4 xr = X4[u * 8u + j];
-                ss += dot(xr, xr);
-                xv[j] = xin4(u * 32u + 4u * j, xr);
-            }
-        } else {
-            for (uint j = 0u; j < 8u; j++) {
-                vec4 v = vec4(0.0);
-                for (uint e = 0u; e < 4u; e++) {
-                    uint c = u * 32u + 4u * j + e;
-                    float xr = c < pc.ne0 ? X[c] : 0.0;
-                    ss += xr * xr;
-                    v[e] = c < pc.ne0 ? xin1(c, xr) : 0.0;
-                }
-                xv[j] = v;
-            }
-        }
+        unit_x(min(t0, last_t), u, xv, ss[0]);
         for (uint rr = 0u; rr < NR; rr++) {
-            uint r = min(r0 + rr, last);
             float w[32];
-            unit_dequant((pc.row_w0 + r) * pc.row_bytes, u, pc.ne0, w);
-            float s = 0.0;
-            for (uint j = 0u; j < 8u; j++)
-                s += dot(vec4(w[4u * j], w[4u * j + 1u], w[4u * j + 2u], w[4u * j + 3u]), xv[j]);
-            acc[rr] += s;
+            unit_dequant((pc.row_w0 + min(r0 + rr, last)) * pc.row_bytes, u, pc.ne0, w);
+            acc[rr] += unit_dot(w, xv);
         }
     }
 #endif
 
-    // row sums, and the sum of squares in slot NR
+    // slots: NR*NT row sums, then NT sums of squares
+    const uint NS = (NR + 1u) * NT;
 #ifdef USE_SUBGROUP
-    for (uint rr = 0u; rr < NR; rr++) {
-        float s = subgroupAdd(acc[rr]);
-        if (subgroupElect()) red[rr * WG + gl_SubgroupID] = s;
+    for (uint k = 0u; k < NR * NT; k++) {
+        float s = subgroupAdd(acc[k]);
+        if (subgroupElect()) red[k * WG + gl_SubgroupID] = s;
     }
-    if ((MODE & VK_MV_NORM) != 0u) {
-        float s = subgroupAdd(ss);
-        if (subgroupElect()) red[NR * WG + gl_SubgroupID] = s;
-    }
+    if ((MODE & VK_MV_NORM) != 0u)
+        for (uint tt = 0u; tt < NT; tt++) {
+            float s = subgroupAdd(ss[tt]);
+            if (subgroupElect()) red[(NR * NT + tt) * WG + gl_SubgroupID] = s;
+        }
     barrier();
-    if (tid < NR && r0 + tid < pc.n_rows) {
-        float s = 0.0, q = 0.0;
-        for (uint i = 0u; i < gl_NumSubgroups; i++) s += red[tid * WG + i];
-        if ((MODE & VK_MV_NORM) != 0u)
-            for (uint i = 0u; i < gl_NumSubgroups; i++) q += red[NR * WG + i];
+    uint n_part = gl_NumSubgroups;
 #else
-    for (uint rr = 0u; rr < NR; rr++) red[rr * WG + tid] = acc[rr];
-    red[NR * WG + tid] = ss;
+    for (uint k = 0u; k < NR * NT; k++) red[k * WG + tid] = acc[k];
+    for (uint tt = 0u; tt < NT; tt++) red[(NR * NT + tt) * WG + tid] = ss[tt];
     barrier();
     for (uint st = WG / 2u; st > 0u; st >>= 1) {
         if (tid < st)
-            for (uint rr = 0u; rr <= NR; rr++) red[rr * WG + tid] += red[rr * WG + tid + st];
+            for (uint k = 0u; k < NS; k++) red[k * WG + tid] += red[k * WG + tid + st];
         barrier();
     }
-    if (tid < NR && r0 + tid < pc.n_rows) {
-        float s = red[tid * WG], q = red[NR * WG];
+    uint n_part = 1u;
 #endif
-        if ((MODE & VK_MV_NORM) != 0u) s *= 1.0 / sqrt(q / float(pc.ne0) + pc.eps);
-        uint ro = pc.row_out0 + r0 + tid;
+    // one thread per (row, token) output
+    for (uint k = tid; k < NR * NT; k += WG) {
+        uint rr = k / NT, tt = k % NT, r = r0 + rr, t = t0 + tt;
+        if (r >= pc.n_rows || t >= pc.n_tok) continue;
+        float s = 0.0, q = 0.0;
+        for (uint i = 0u; i < n_part; i++) s += red[k * WG + i];
+        if ((MODE & VK_MV_NORM) != 0u) {
+            for (uint i = 0u; i < n_part; i++) q += red[(NR * NT + tt) * WG + i];
+            s *= 1.0 / sqrt(q / float(pc.ne0) + pc.eps);
+        }
+        uint ro = pc.row_out0 + r, oi = t * pc.n_out + ro;
         if (pc.bias_type != VK_NO_BIAS) s += bias_at(ro);
-        if ((MODE & VK_MV_ACC) != 0u) s += O[ro];
-        O[ro] = s;
+        if ((MODE & VK_MV_ACC) != 0u) s += O[oi];
+        O[oi] = s;
     }
 }
