@@ -167,8 +167,9 @@ vkllm_status vk_pipeline_init(vk_backend *b);
 void vk_pipeline_destroy(vk_backend *b);
 /* The pipeline of variant `name` with token tile nt (spec constant 0), created on first use. */
 vkllm_status vk_pipeline_get(vk_backend *b, const char *name, uint32_t nt, VkPipeline *out);
-/* The same with `mode`: fusion bits (specialization constant 1) in the low
- * byte, the workgroup size (constant 2; 0 = b->mv_wg) above. */
+/* The same with `mode`: specialization constant 1 (matvec fusion bits, the
+ * attention head dim) in the low 16 bits, the workgroup size (constant 2;
+ * 0 = b->mv_wg) above. */
 vkllm_status vk_pipeline_get_mode(vk_backend *b, const char *name, uint32_t nt, uint32_t mode, VkPipeline *out);
 vkllm_status vk_desc_alloc(vk_backend *b, VkDescriptorSet *out);
 vkllm_status vk_desc_reset(vk_backend *b);

@@ -149,7 +149,7 @@ static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, co
                  b->no_subgroup ? "" : "_sg");
         VkPipeline p;
         uint32_t wg = vk_float_type(w->type) ? b->mv_wg : b->mv_wg_q;
-        TRY(vk_pipeline_get_mode(b, name, nt, in->mode | wg << 8, &p));
+        TRY(vk_pipeline_get_mode(b, name, nt, in->mode | wg << 16, &p));
         vk_bind bind[5] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b, in->b4};
         for (uint32_t r0 = 0; r0 < (uint32_t)s->rows; r0 += seg) {
             uint32_t nr = (uint32_t)s->rows - r0 < seg ? (uint32_t)s->rows - r0 : seg;
@@ -460,7 +460,7 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     if (pc.n_chunks < 2) pc.chunk = 0; /* unused without the split */
     VkPipeline p;
     if (pc.n_chunks < 2) {
-        TRY(vk_pipeline_get(b, "attention", 1, &p));
+        TRY(vk_pipeline_get_mode(b, "attention", 1, (uint32_t)D, &p));
         VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};
         TRY(vk_hazard(b, rd, 2, wr, 1));
         return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens);
@@ -469,12 +469,12 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     uint64_t part_bytes = (uint64_t)bt->n_tokens * (uint64_t)n_heads * pc.n_chunks * ((uint64_t)D + 2) * 4;
     TRY(vk_att_scratch(b, part_bytes));
     vk_bind part = {b->att_part.buf, 0, part_bytes};
-    TRY(vk_pipeline_get(b, "attention_split", 1, &p));
+    TRY(vk_pipeline_get_mode(b, "attention_split", 1, (uint32_t)D, &p));
     VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {part.buf};
     TRY(vk_hazard(b, rd, 2, wr, 1));
     bind[0] = part;
     TRY(vk_dispatch_3d(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens, pc.n_chunks));
-    TRY(vk_pipeline_get(b, "attention_merge", 1, &p));
+    TRY(vk_pipeline_get_mode(b, "attention_merge", 1, (uint32_t)D, &p));
     VkBuffer rd2[1] = {part.buf}, wr2[1] = {out->b.buf};
     TRY(vk_hazard(b, rd2, 1, wr2, 1));
     vk_bind mbind[5] = {vk_bb(out), part, {0}, {0}, b->info};

@@ -57,10 +57,10 @@ static const vk_spirv *vk_spirv_find(const char *name) {
     return NULL;
 }
 
-/* Specialization constants: 0 token tile, 1 fusion mode (the low byte of
- * `mode`), 2 and 3 the matvec workgroup size (mode >> 8, or the backend's
- * when 0) and rows per workgroup (constants a shader does not declare are
- * ignored). */
+/* Specialization constants: 0 token tile, 1 the low 16 bits of `mode` (the
+ * matvec fusion bits, the attention head dim), 2 and 3 the matvec workgroup
+ * size (mode >> 16, or the backend's when 0) and rows per workgroup
+ * (constants a shader does not declare are ignored). */
 static vkllm_status vk_pipeline_build(vk_backend *b, const vk_spirv *sp, uint32_t nt, uint32_t mode,
                                       VkPipeline *out) {
     VkDevice dev = b->d.dev;
@@ -69,8 +69,8 @@ static vkllm_status vk_pipeline_build(vk_backend *b, const vk_spirv *sp, uint32_
                                    .pCode = (const uint32_t *)(const void *)sp->code};
     VkShaderModule mod;
     VK_CHECK(vkCreateShaderModule(dev, &mi, NULL, &mod));
-    uint32_t wg = mode >> 8 ? mode >> 8 : b->mv_wg;
-    uint32_t vals[4] = {nt, mode & 0xFFu, wg, b->mv_nr};
+    uint32_t wg = mode >> 16 ? mode >> 16 : b->mv_wg;
+    uint32_t vals[4] = {nt, mode & 0xFFFFu, wg, b->mv_nr};
     VkSpecializationMapEntry me[4];
     for (uint32_t i = 0; i < 4; i++) me[i] = (VkSpecializationMapEntry){i, i * 4, sizeof(uint32_t)};
     VkSpecializationInfo si = {.mapEntryCount = 4, .pMapEntries = me, .dataSize = sizeof vals, .pData = vals};

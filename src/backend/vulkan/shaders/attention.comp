@@ -14,6 +14,9 @@
 #include "../vk_shader_iface.h"
 
 layout(local_size_x = VK_WG) in;
+// the head dim as a compile-time constant (0: read pc.head_dim): the host
+// passes it so the loops over a head's dims unroll and their loads issue together
+layout(constant_id = 1) const uint HD = 0u;
 
 layout(std430, binding = 0) writeonly buffer OBuf { float O[]; };
 layout(std430, binding = 1) readonly buffer QBuf { float Q[]; };
@@ -109,7 +112,7 @@ void main() {
     uint tid = gl_LocalInvocationID.x;
     uint h = gl_WorkGroupID.x, t = gl_WorkGroupID.y;
     if (h >= pc.n_heads || t >= pc.n_tok) return;
-    uint D = pc.head_dim;
+    uint D = HD != 0u ? HD : pc.head_dim;
     uint kh = h / (pc.n_heads / pc.n_kv_heads);
     uint row = pc.n_kv_heads * D;
     uint qb = (t * pc.n_heads + h) * D;

@@ -8,6 +8,7 @@
 #include "../vk_shader_iface.h"
 
 layout(local_size_x = VK_WG) in;
+layout(constant_id = 1) const uint HD = 0u; // the head dim (0: pc.head_dim), as in attention.comp
 
 layout(std430, binding = 0) writeonly buffer OBuf { float O[]; };
 layout(std430, binding = 1) readonly buffer PBuf { float P[]; };
@@ -23,7 +24,7 @@ void main() {
     uint tid = gl_LocalInvocationID.x;
     uint h = gl_WorkGroupID.x, t = gl_WorkGroupID.y;
     if (h >= pc.n_heads || t >= pc.n_tok) return;
-    uint D = pc.head_dim, W = D + 2u;
+    uint D = HD != 0u ? HD : pc.head_dim, W = D + 2u;
     uint p = uint(Info[pc.pos_off + t]);
     uint nc = min(pc.n_chunks, p / pc.chunk + 1u);
     uint pb = (t * pc.n_heads + h) * pc.n_chunks * W;
