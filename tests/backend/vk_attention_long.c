@@ -2,7 +2,8 @@
  * positions), where the backend splits the positions of each (token, head)
  * into chunks and merges the partials (flash-decoding), against the CPU
  * backend: GQA, three sequences of different lengths in scattered cache
- * blocks, a mixed batch of query tokens at chunk edges, and single-token
+ * blocks, a mixed batch of query tokens at chunk edges, prompts of one
+ * sequence (the tiled many-token kernel), and single-token
  * decode passes at many context lengths; f32 and f16 caches, head dims 64 and 36.
  * One configuration runs on a backend with profiling on (its table goes to
  * stderr at destroy), so the profiler runs under the sanitizers too.
@@ -61,7 +62,7 @@ static void fill_cache(ctx *c, uint64_t *rng) {
 
 /* Attention of n query tokens (slot seq[i], position pos[i]) on both backends, compared. */
 static void check_queries(ctx *c, uint64_t *rng, int n, const int32_t *pos, const int32_t *seq, const char *what) {
-    int32_t ids[64] = {0};
+    int32_t ids[64] = {0}; /* n <= 64 */
     size_t nq = (size_t)n * N_HEADS * (size_t)c->hd;
     float *q = malloc(nq * 4), *res[2];
     vkh_fill(rng, q, nq, -1, 1);
@@ -106,6 +107,13 @@ static void run(backend *cpu, backend *vk, uint64_t *rng, int hd, uint32_t kv_ty
     int32_t mpos[] = {0, 1, 63, 64, 65, 127, 128, 255, 256, 1500, 2999, 1299, 128, 1023, 69, 5};
     int32_t mseq[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2};
     check_queries(&c, rng, (int)(sizeof mpos / sizeof mpos[0]), mpos, mseq, "mixed batch");
+    /* a prompt of one sequence (the tiled kernel): 40 positions deep in slot 0,
+     * then one query at 2999 with 15 at position 5 (most K/V tiles masked) */
+    int32_t ppos[40], pseq[40];
+    for (int i = 0; i < 40; i++) ppos[i] = 1000 + 3 * i, pseq[i] = 0;
+    check_queries(&c, rng, 40, ppos, pseq, "prompt of slot 0");
+    for (int i = 0; i < 16; i++) ppos[i] = i == 7 ? 2999 : 5, pseq[i] = 0;
+    check_queries(&c, rng, 16, ppos, pseq, "prompt, one long query");
     /* decode: one token at many context lengths */
     const int lens[] = {1, 2, 64, 65, 129, 257, 700, 1024, 2047, 2048, 2049, 2999, 3000};
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {

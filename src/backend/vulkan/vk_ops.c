@@ -459,6 +459,25 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     vk_att_split_plan((uint64_t)bt->n_tokens * (uint64_t)n_heads, plan_len, &pc.chunk, &pc.n_chunks);
     if (pc.n_chunks < 2) pc.chunk = 0; /* unused without the split */
     VkPipeline p;
+    /* shared memory of attention_tiled (attention.comp) for this head dim */
+    uint64_t tiled_shared = 4u * ((16u + 2u * 32u) * ((uint64_t)D + 1u) + 16u * (32u + 4u)) + 64u;
+    int one_seq = 1;
+    for (int t = 1; t < bt->n_tokens && one_seq; t++) one_seq = bt->seq[t] == bt->seq[0];
+    if (one_seq && bt->n_tokens >= VK_GEMM_MIN_TOK && (uint32_t)D <= VK_ATT_TILED_DMAX && D % 4 == 0 &&
+        tiled_shared <= b->d.info.max_shared) {
+        /* a prompt of one sequence: K/V tiles in shared memory serve 16 queries
+         * at a time. Batches mixing sequences take the per-token kernel: on
+         * lavapipe the tiled kernel's several-sequences loop gave NaN for
+         * tiles of two sequences with long (1300 and 3000 position) contexts,
+         * not understood yet (tests/backend/vk_attention_long.c's mixed batch
+         * reproduces it when this check is dropped). */
+        pc.chunk = 0;
+        pc.n_chunks = 1;
+        TRY(vk_pipeline_get_mode(b, "attention_tiled", 1, (uint32_t)D, &p));
+        VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};
+        TRY(vk_hazard(b, rd, 2, wr, 1));
+        return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, ((uint32_t)bt->n_tokens + 15) / 16);
+    }
     if (pc.n_chunks < 2) {
         TRY(vk_pipeline_get_mode(b, "attention", 1, (uint32_t)D, &p));
         VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};

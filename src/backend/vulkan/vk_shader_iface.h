@@ -36,6 +36,8 @@
 
 /* attention: most dims per thread (head_dim <= VK_WG * VK_ATT_DPT). */
 #define VK_ATT_DPT 8
+/* attention for many tokens (TILED): the largest head dim it takes. */
+#define VK_ATT_TILED_DMAX 128u
 
 /* Push-constant sizes (bytes) of each op, checked on the C side. */
 #define VK_PC_MAX 64

@@ -7,7 +7,8 @@
 // With SPLIT (flash-decoding, for long contexts and few tokens) workgroup z
 // takes only positions [z*chunk, (z+1)*chunk) and writes its unnormalised
 // partial [acc D][max][sum] to slot z of n_chunks per (token, head);
-// attention_merge.comp combines them. kv_type: 0 f32, 1 f16, 2 Q8_0 (a
+// attention_merge.comp combines them. With TILED, the many-token kernel at
+// the end of this file. kv_type: 0 f32, 1 f16, 2 Q8_0 (a
 // position's base is then a byte offset; layout in common/kv.glsl).
 // Bindings: 0 out [n_tok][n_heads*D] (SPLIT: partials
 // [n_tok][n_heads][n_chunks][D+2]), 1 q, 2 K cache (layer), 3 V cache, 4 batch info.
@@ -33,9 +34,11 @@ layout(push_constant) uniform PC {
 #include "common/kv.glsl"
 #include "common/reduce.glsl"
 
+#ifndef TILED
 shared float q_s[VK_WG * VK_ATT_DPT];
 shared float p_s[VK_WG];
 shared uint base_s[VK_WG];
+#endif
 
 float kc_at(uint i) {
     if (pc.kv_type == 1u) return unpackHalf2x16(Kc[i >> 1])[i & 1u];
@@ -58,6 +61,20 @@ float vc_at(uint base, uint d) {
     return uintBitsToFloat(Vc[i]);
 }
 
+// element d of the head whose K (or V) starts at base (an element index, or
+// a byte offset for Q8_0)
+float k_elem(uint base, uint d) {
+    if (pc.kv_type == 2u) return KV_Q8_AT(Kc, base, d);
+    return kc_at(base + d);
+}
+
+// the position's base in a layer's cache, for kv head kh
+uint kv_base(uint s, uint j, uint row, uint kh, uint D) {
+    uint slot = kv_slot_index(s, j, pc.bt_off, pc.max_blocks, pc.block_size);
+    return pc.kv_type == 2u ? slot * kv_q8_row_bytes(row) + kh * (D / 32u) * 34u : slot * row + kh * D;
+}
+
+#ifndef TILED
 // Q8_0 K: the four codes at byte off (even) as one word
 uint kc_u32(uint off) {
     uint w = off >> 2;
@@ -108,6 +125,132 @@ float k_dot(uint base, uint D) {
     return sum;
 }
 
+#endif
+
+#ifdef TILED
+// Prompts (many tokens): a workgroup takes one head and a tile of ATT_QT
+// consecutive batch tokens; K and V go through shared memory in tiles of
+// ATT_KT positions, each loaded once for all the tile's queries (the plain
+// kernel reads them once per token). Queries of several sequences in one
+// tile are served one sequence at a time (causal mask: position <= the
+// query's, same sequence). Online softmax per query row; each thread owns
+// query tid / 4 and dims (tid & 3) + 4k of the output.
+// Shared memory grows with the head dim HD (given by the host, which checks
+// the device's limit): 4 * ((ATT_QT + 2 ATT_KT) (HD + 1) + ATT_QT (ATT_KT + 4)) bytes.
+const uint ATT_QT = 16u, ATT_KT = 32u, DP = HD + 1u, NO = (HD + 3u) / 4u;
+shared float tq[ATT_QT * DP], tk[ATT_KT * DP], tv[ATT_KT * DP];
+shared float ts[ATT_QT * (ATT_KT + 1u)];
+shared float tm[ATT_QT], tl[ATT_QT], ta[ATT_QT];
+shared uint tpos[ATT_QT], tseq[ATT_QT], tbase[ATT_KT];
+shared uint useq[ATT_QT], umax[ATT_QT], n_useq;
+
+void main() {
+    uint tid = gl_LocalInvocationID.x;
+    uint h = gl_WorkGroupID.x, t0 = gl_WorkGroupID.y * ATT_QT;
+    if (h >= pc.n_heads || t0 >= pc.n_tok) return;
+    uint D = HD; // <= VK_ATT_TILED_DMAX, a multiple of 4 (host)
+    uint kh = h / (pc.n_heads / pc.n_kv_heads), row = pc.n_kv_heads * D;
+    uint nq = min(ATT_QT, pc.n_tok - t0);
+    if (tid < ATT_QT) {
+        bool ok = tid < nq;
+        tpos[tid] = ok ? uint(Info[pc.pos_off + t0 + tid]) : 0u;
+        tseq[tid] = ok ? uint(Info[pc.seq_off + t0 + tid]) : 0xFFFFFFFFu;
+        tm[tid] = -3.0e38;
+        tl[tid] = 0.0;
+    }
+    for (uint i = tid; i < ATT_QT * D; i += VK_WG) {
+        uint qi = i / D, d = i % D;
+        tq[qi * DP + d] = qi < nq ? Q[((t0 + qi) * pc.n_heads + h) * D + d] : 0.0;
+    }
+    barrier();
+    uint oq = tid >> 2, dp = tid & 3u;
+    float o[NO];
+    for (uint k = 0u; k < NO; k++) o[k] = 0.0;
+
+    // the tile's distinct sequences and the last position each needs
+    if (tid == 0u) {
+        uint n = 0u;
+        for (uint e = 0u; e < nq; e++) {
+            uint k = 0u;
+            while (k < n && useq[k] != tseq[e]) k++;
+            if (k == n) {
+                useq[n] = tseq[e];
+                umax[n] = 0u;
+                n++;
+            }
+            umax[k] = max(umax[k], tpos[e]);
+        }
+        n_useq = n;
+    }
+    barrier();
+    for (uint us = 0u; us < n_useq; us++) {
+        uint s = useq[us], maxp = umax[us];
+        for (uint c0 = 0u; c0 <= maxp; c0 += ATT_KT) {
+            uint nk = min(ATT_KT, maxp + 1u - c0);
+            if (tid < ATT_KT) tbase[tid] = tid < nk ? kv_base(s, c0 + tid, row, kh, D) : 0u;
+            barrier();
+            for (uint i = tid; i < nk * D; i += VK_WG) {
+                uint j = i / D, d = i % D;
+                tk[j * DP + d] = k_elem(tbase[j], d);
+                tv[j * DP + d] = vc_at(tbase[j], d);
+            }
+            barrier();
+            // scores: query tid / 4, keys 8 (tid & 3) .. + 7
+            for (uint jj = 0u; jj < 8u; jj++) {
+                uint sq = tid >> 2, j = (tid & 3u) * 8u + jj;
+                float sc = -3.0e38;
+                if (sq < nq && tseq[sq] == s && j < nk && c0 + j <= tpos[sq]) {
+                    float a = 0.0;
+                    for (uint d = 0u; d < D; d++) a += tq[sq * DP + d] * tk[j * DP + d];
+                    sc = a * pc.scale;
+                }
+                ts[sq * (ATT_KT + 1u) + j] = sc;
+            }
+            barrier();
+            // online softmax per query row of this sequence
+            if (tid < ATT_QT) {
+                uint rb = tid * (ATT_KT + 1u);
+                if (tid < nq && tseq[tid] == s) {
+                    float mx = tm[tid];
+                    for (uint j = 0u; j < nk; j++) mx = max(mx, ts[rb + j]);
+                    float sum = 0.0;
+                    for (uint j = 0u; j < ATT_KT; j++) {
+                        float pj = j < nk && ts[rb + j] > -1.0e38 ? exp(ts[rb + j] - mx) : 0.0;
+                        ts[rb + j] = pj;
+                        sum += pj;
+                    }
+                    float alpha = exp(tm[tid] - mx);
+                    tl[tid] = tl[tid] * alpha + sum;
+                    tm[tid] = mx;
+                    ta[tid] = alpha;
+                } else {
+                    for (uint j = 0u; j < ATT_KT; j++) ts[rb + j] = 0.0;
+                    ta[tid] = 1.0;
+                }
+            }
+            barrier();
+            float a = ta[oq];
+            for (uint k = 0u; k < NO; k++) o[k] *= a;
+            for (uint j = 0u; j < nk; j++) {
+                float pj = ts[oq * (ATT_KT + 1u) + j];
+                for (uint k = 0u; k < NO; k++) {
+                    uint d = dp + 4u * k;
+                    if (d < D) o[k] += pj * tv[j * DP + d];
+                }
+            }
+            barrier();
+        }
+    }
+    if (oq < nq) {
+        float inv = 1.0 / tl[oq];
+        uint ob = ((t0 + oq) * pc.n_heads + h) * D;
+        for (uint k = 0u; k < NO; k++) {
+            uint d = dp + 4u * k;
+            if (d < D) O[ob + d] = o[k] * inv;
+        }
+    }
+}
+#else
 void main() {
     uint tid = gl_LocalInvocationID.x;
     uint h = gl_WorkGroupID.x, t = gl_WorkGroupID.y;
@@ -135,9 +278,7 @@ void main() {
         uint j = c0 + tid;
         float sc = -3.0e38;
         if (j < j_end) {
-            uint slot = kv_slot_index(s, j, pc.bt_off, pc.max_blocks, pc.block_size);
-            uint base = pc.kv_type == 2u ? slot * kv_q8_row_bytes(row) + kh * (D / 32u) * 34u
-                                         : slot * row + kh * D;
+            uint base = kv_base(s, j, row, kh, D);
             base_s[tid] = base;
             sc = k_dot(base, D) * pc.scale;
         }
@@ -187,3 +328,4 @@ void main() {
     }
 #endif
 }
+#endif
