@@ -3,6 +3,7 @@
  * the logical device with one compute queue. Also the VkResult check helper. */
 #include "backend/vulkan/vk_device.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,7 @@ vkllm_status vk_device_load(void) {
  * VKLLM_VK_VALIDATION=1|0 says, and only when the layer is installed. Each
  * error the layer reports is logged and counted; the next submission then
  * fails with it (vk_validation_take), so tests fail on any misuse. */
-static uint64_t vk_val_errors, vk_val_taken;
+static _Atomic uint64_t vk_val_errors, vk_val_taken; /* backends on several threads share them */
 static char vk_val_last[512];
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL vk_val_cb(VkDebugUtilsMessageSeverityFlagBitsEXT sev,
@@ -80,16 +81,16 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL vk_val_cb(VkDebugUtilsMessageSeverityFlagB
     (void)user;
     if (!(sev & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT)) return VK_FALSE;
     const char *msg = data && data->pMessage ? data->pMessage : "?";
-    vk_val_errors++;
-    snprintf(vk_val_last, sizeof vk_val_last, "%s", msg);
+    snprintf(vk_val_last, sizeof vk_val_last, "%s", msg); /* the last message; racy text at worst */
+    atomic_fetch_add(&vk_val_errors, 1);
     log_msg(LOG_ERROR, "vulkan validation: %s", msg);
     return VK_FALSE;
 }
 
 vkllm_status vk_validation_take(void) {
-    if (vk_val_errors == vk_val_taken) return VKLLM_OK;
-    uint64_t n = vk_val_errors - vk_val_taken;
-    vk_val_taken = vk_val_errors;
+    uint64_t seen = atomic_load(&vk_val_errors), taken = atomic_exchange(&vk_val_taken, seen);
+    if (seen == taken) return VKLLM_OK;
+    uint64_t n = seen - taken;
     return err_set(VKLLM_ERR_INTERNAL, "vulkan: %llu validation error(s), the last: %s", (unsigned long long)n,
                    vk_val_last);
 }
