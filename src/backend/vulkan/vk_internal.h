@@ -130,7 +130,7 @@ typedef struct vk_backend {
     uint64_t n_passes, n_reused;
 
     /* split attention's partials (vk_ops.c), and outgrown ones waiting for the fence */
-    vk_buffer att_part;
+    vk_buffer att_part, att_cnt; /* partials; per-(token, head) counts, zero between passes */
     vk_buffer retired[VK_MAX_RETIRED];
     int n_retired;
 

@@ -422,10 +422,37 @@ static vkllm_status vk_att_scratch(vk_backend *b, uint64_t bytes) {
     return vk_buffer_create(b, size, 0, "attention partials", &b->att_part);
 }
 
+/* The split attention's counts: at least `bytes`, all zero (the kernel leaves
+ * them zero). A new buffer is zeroed by a transfer of its own, outside the
+ * pass's command buffer (which is not being recorded yet); a smaller one is
+ * retired like the partials. */
+static vkllm_status vk_att_counts(vk_backend *b, uint64_t bytes) {
+    if (b->att_cnt.buf && b->att_cnt.size >= bytes) return VKLLM_OK;
+    if (bytes > b->d.info.max_storage_range)
+        return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: attention: %llu bytes of counts exceed the binding limit",
+                       (unsigned long long)bytes);
+    if (b->att_cnt.buf) {
+        if (b->n_retired == VK_MAX_RETIRED)
+            return err_set(VKLLM_ERR_INTERNAL, "vulkan: attention: too many scratch resizes in one pass");
+        b->retired[b->n_retired++] = b->att_cnt;
+        memset(&b->att_cnt, 0, sizeof b->att_cnt);
+    }
+    uint64_t size = 4096;
+    while (size < bytes) size *= 2;
+    TRY(vk_buffer_create(b, size, 0, "attention counts", &b->att_cnt));
+    VkCommandBuffer cmd;
+    TRY(vk_imm_begin(b, &cmd));
+    vkCmdFillBuffer(cmd, b->att_cnt.buf, 0, VK_WHOLE_SIZE, 0);
+    return vk_imm_end(b);
+}
+
 void vk_att_scratch_release(vk_backend *b, int all) {
     for (int i = 0; i < b->n_retired; i++) vk_buffer_destroy(b, &b->retired[i]);
     b->n_retired = 0;
-    if (all) vk_buffer_destroy(b, &b->att_part);
+    if (all) {
+        vk_buffer_destroy(b, &b->att_part);
+        vk_buffer_destroy(b, &b->att_cnt);
+    }
 }
 
 static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, const bk_kv *kv, int layer, int n_heads,
@@ -484,20 +511,18 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
         TRY(vk_hazard(b, rd, 2, wr, 1));
         return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens);
     }
-    /* flash-decoding: partials per chunk of positions, then one merge per (token, head) */
+    /* flash-decoding: partials per chunk of positions, merged by the last
+     * workgroup of each (token, head) (counts zeroed between passes) */
     uint64_t part_bytes = (uint64_t)bt->n_tokens * (uint64_t)n_heads * pc.n_chunks * ((uint64_t)D + 2) * 4;
+    uint64_t cnt_bytes = (uint64_t)bt->n_tokens * (uint64_t)n_heads * 4;
     TRY(vk_att_scratch(b, part_bytes));
-    vk_bind part = {b->att_part.buf, 0, part_bytes};
+    TRY(vk_att_counts(b, cnt_bytes));
+    vk_bind part = {b->att_part.buf, 0, part_bytes}, cnt = {b->att_cnt.buf, 0, cnt_bytes};
     TRY(vk_pipeline_get_mode(b, "attention_split", 1, (uint32_t)D, &p));
-    VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {part.buf};
-    TRY(vk_hazard(b, rd, 2, wr, 1));
-    bind[0] = part;
-    TRY(vk_dispatch_3d(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens, pc.n_chunks));
-    TRY(vk_pipeline_get_mode(b, "attention_merge", 1, (uint32_t)D, &p));
-    VkBuffer rd2[1] = {part.buf}, wr2[1] = {out->b.buf};
-    TRY(vk_hazard(b, rd2, 1, wr2, 1));
-    vk_bind mbind[5] = {vk_bb(out), part, {0}, {0}, b->info};
-    return vk_dispatch(b, p, mbind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens);
+    VkBuffer rd[4] = {q->b.buf, kv->b.buf, part.buf, cnt.buf}, wr[3] = {out->b.buf, part.buf, cnt.buf};
+    TRY(vk_hazard(b, rd, 4, wr, 3));
+    vk_bind sbind[7] = {vk_bb(out), vk_bb(q), vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), b->info, part, cnt};
+    return vk_dispatch_3d(b, p, sbind, 7, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens, pc.n_chunks);
 }
 
 static vkllm_status vk_binary(vk_backend *b, const char *op, bk_buf *out, const bk_buf *a, const bk_buf *bb, size_t n) {

@@ -6,12 +6,13 @@
 // owning head dims tid, tid + VK_WG, ...
 // With SPLIT (flash-decoding, for long contexts and few tokens) workgroup z
 // takes only positions [z*chunk, (z+1)*chunk) and writes its unnormalised
-// partial [acc D][max][sum] to slot z of n_chunks per (token, head);
-// attention_merge.comp combines them. With TILED, the many-token kernel at
+// partial [acc D][max][sum] to slot z of n_chunks per (token, head); the
+// last workgroup of a (token, head) to finish (an atomic count) merges them,
+// so the split costs no second dispatch and barrier. With TILED, the many-token kernel at
 // the end of this file. kv_type: 0 f32, 1 f16, 2 Q8_0 (a
 // position's base is then a byte offset; layout in common/kv.glsl).
-// Bindings: 0 out [n_tok][n_heads*D] (SPLIT: partials
-// [n_tok][n_heads][n_chunks][D+2]), 1 q, 2 K cache (layer), 3 V cache, 4 batch info.
+// Bindings: 0 out [n_tok][n_heads*D], 1 q, 2 K cache (layer), 3 V cache,
+// 4 batch info; SPLIT: 5 partials, 6 counts.
 #include "../vk_shader_iface.h"
 
 layout(local_size_x = VK_WG) in;
@@ -24,6 +25,11 @@ layout(std430, binding = 1) readonly buffer QBuf { float Q[]; };
 layout(std430, binding = 2) readonly buffer KcBuf { uint Kc[]; };
 layout(std430, binding = 3) readonly buffer VcBuf { uint Vc[]; };
 layout(std430, binding = 4) readonly buffer IBuf { int Info[]; };
+#ifdef SPLIT
+layout(std430, binding = 5) coherent buffer PBuf { float P[]; };  // partials [n_tok][n_heads][n_chunks][D+2]
+layout(std430, binding = 6) coherent buffer CBuf { uint Cnt[]; }; // finished chunks per (token, head), 0 between passes
+shared uint last_s;
+#endif
 
 layout(push_constant) uniform PC {
     uint n_tok, n_heads, n_kv_heads, head_dim, block_size, max_blocks, kv_type;
@@ -310,16 +316,36 @@ void main() {
         barrier();
     }
 #ifdef SPLIT
-    uint ob = ((t * pc.n_heads + h) * pc.n_chunks + gl_WorkGroupID.z) * (D + 2u);
+    uint W = D + 2u, pb = (t * pc.n_heads + h) * pc.n_chunks * W;
+    uint ob = pb + gl_WorkGroupID.z * W;
     for (uint k = 0u; k < VK_ATT_DPT; k++) {
         uint d = tid + k * VK_WG;
         if (d >= D) break;
-        O[ob + d] = acc[k];
+        P[ob + d] = acc[k];
     }
     if (tid == 0u) {
-        O[ob + D] = m;
-        O[ob + D + 1u] = l;
+        P[ob + D] = m;
+        P[ob + D + 1u] = l;
     }
+    // the last of the (token, head)'s n_chunks workgroups to finish merges
+    // the partials (their writes made visible before the count goes up)
+    memoryBarrierBuffer();
+    barrier();
+    if (tid == 0u) last_s = atomicAdd(Cnt[t * pc.n_heads + h], 1u) == pc.n_chunks - 1u ? 1u : 0u;
+    barrier();
+    if (last_s == 0u) return;
+    memoryBarrierBuffer();
+    uint nc = min(pc.n_chunks, p / pc.chunk + 1u); // chunks past the position stayed empty
+    float M = -3.0e38;
+    for (uint z = 0u; z < nc; z++) M = max(M, P[pb + z * W + D]);
+    float L = 0.0;
+    for (uint z = 0u; z < nc; z++) L += P[pb + z * W + D + 1u] * exp(P[pb + z * W + D] - M);
+    for (uint d = tid; d < D; d += VK_WG) {
+        float sv = 0.0;
+        for (uint z = 0u; z < nc; z++) sv += P[pb + z * W + d] * exp(P[pb + z * W + D] - M);
+        O[qb + d] = sv / L;
+    }
+    if (tid == 0u) Cnt[t * pc.n_heads + h] = 0u; // zero again for the next pass
 #else
     for (uint k = 0u; k < VK_ATT_DPT; k++) {
         uint d = tid + k * VK_WG;
