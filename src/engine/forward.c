@@ -65,6 +65,38 @@ static vkllm_status fwd_fused(backend *be, bk_buf *out, const bk_weight *w, cons
     return s;
 }
 
+/* out[i] = W[i] · rmsnorm(x) (+ bias[i]) for n <= 3 projections of x: the norm
+ * fused into each matmul where the backend can, else one rmsnorm into st->h. */
+static vkllm_status fwd_norm_proj(vkllm_model *m, fwd_state *st, const bk_weight *norm, int n, bk_buf *const *out,
+                                  const bk_weight *const *w, const bk_weight *const *bias, int T) {
+    backend *be = m->be;
+    bk_fuse nf = {.norm = norm, .eps = m->cfg.norm_eps};
+    int done[3], all = 1;
+    for (int i = 0; i < n; i++) {
+        TRY(fwd_fused(be, out[i], w[i], st->x, bias[i], T, &nf, &done[i]));
+        all = all && done[i];
+    }
+    if (all) return VKLLM_OK;
+    TRY(be->vt->rmsnorm(be, st->h, st->x, norm, T, m->cfg.dim, m->cfg.norm_eps));
+    for (int i = 0; i < n; i++)
+        if (!done[i]) TRY(be->vt->matmul(be, out[i], w[i], st->h, bias[i], T));
+    return VKLLM_OK;
+}
+
+/* x += W · in, or with glu_up x += W · (silu(in) * glu_up) (in, n_in values,
+ * overwritten then): fused where the backend can, else composed through st->h. */
+static vkllm_status fwd_residual(vkllm_model *m, fwd_state *st, const bk_weight *w, bk_buf *in, const bk_buf *glu_up,
+                                 size_t n_in, int T) {
+    backend *be = m->be;
+    bk_fuse f = {.glu_up = glu_up, .accumulate = 1};
+    int d;
+    TRY(fwd_fused(be, st->x, w, in, NULL, T, &f, &d));
+    if (d) return VKLLM_OK;
+    if (glu_up) TRY(be->vt->silu_mul(be, in, in, glu_up, n_in));
+    TRY(be->vt->matmul(be, st->h, w, in, NULL, T));
+    return be->vt->add(be, st->x, st->x, st->h, (size_t)T * m->cfg.dim);
+}
+
 /* x += attention block: norm, q/k/v (+bias), [q/k norm], rope, KV store,
  * attention, output projection. */
 static vkllm_status fwd_attn(vkllm_model *m, fwd_state *st, bk_kv *kv, int l, int T, const bk_rope *rope) {
@@ -72,19 +104,12 @@ static vkllm_status fwd_attn(vkllm_model *m, fwd_state *st, bk_kv *kv, int l, in
     backend *be = m->be;
     const backend_vt *vt = be->vt;
     const model_bk_layer *L = &m->bk_layers[l];
-    float eps = c->norm_eps;
-    bk_fuse nf = {.norm = L->attn_norm, .eps = eps};
-    int dq, dk, dv;
-    TRY(fwd_fused(be, st->q, L->wq, st->x, L->bq, T, &nf, &dq));
-    TRY(fwd_fused(be, st->k, L->wk, st->x, L->bk, T, &nf, &dk));
-    TRY(fwd_fused(be, st->v, L->wv, st->x, L->bv, T, &nf, &dv));
-    if (!dq || !dk || !dv) TRY(vt->rmsnorm(be, st->h, st->x, L->attn_norm, T, c->dim, eps));
-    if (!dq) TRY(vt->matmul(be, st->q, L->wq, st->h, L->bq, T));
-    if (!dk) TRY(vt->matmul(be, st->k, L->wk, st->h, L->bk, T));
-    if (!dv) TRY(vt->matmul(be, st->v, L->wv, st->h, L->bv, T));
+    bk_buf *out[3] = {st->q, st->k, st->v};
+    const bk_weight *w[3] = {L->wq, L->wk, L->wv}, *bias[3] = {L->bq, L->bk, L->bv};
+    TRY(fwd_norm_proj(m, st, L->attn_norm, 3, out, w, bias, T));
     if (c->has_qk_norm) {
-        TRY(vt->rmsnorm(be, st->q, st->q, L->q_norm, T * c->n_heads, c->head_dim, eps));
-        TRY(vt->rmsnorm(be, st->k, st->k, L->k_norm, T * c->n_kv_heads, c->head_dim, eps));
+        TRY(vt->rmsnorm(be, st->q, st->q, L->q_norm, T * c->n_heads, c->head_dim, c->norm_eps));
+        TRY(vt->rmsnorm(be, st->k, st->k, L->k_norm, T * c->n_kv_heads, c->head_dim, c->norm_eps));
     }
     vkllm_status s = vt->rope_kv_write ? vt->rope_kv_write(be, st->q, c->n_heads, kv, l, st->k, st->v, rope)
                                        : VKLLM_ERR_UNSUPPORTED;
@@ -96,38 +121,16 @@ static vkllm_status fwd_attn(vkllm_model *m, fwd_state *st, bk_kv *kv, int l, in
         TRY(s);
     }
     TRY(vt->attention(be, st->att, st->q, kv, l, c->n_heads, 1.0f / sqrtf((float)c->head_dim)));
-    bk_fuse acc = {.accumulate = 1};
-    int d;
-    TRY(fwd_fused(be, st->x, L->wo, st->att, NULL, T, &acc, &d));
-    if (!d) {
-        TRY(vt->matmul(be, st->h, L->wo, st->att, NULL, T));
-        TRY(vt->add(be, st->x, st->x, st->h, (size_t)T * c->dim));
-    }
-    return VKLLM_OK;
+    return fwd_residual(m, st, L->wo, st->att, NULL, 0, T);
 }
 
 /* x += FFN block: norm, gate and up, silu(gate) * up, down projection. */
 static vkllm_status fwd_ffn(vkllm_model *m, fwd_state *st, int l, int T) {
-    const model_config *c = &m->cfg;
-    backend *be = m->be;
-    const backend_vt *vt = be->vt;
     const model_bk_layer *L = &m->bk_layers[l];
-    float eps = c->norm_eps;
-    bk_fuse nf = {.norm = L->ffn_norm, .eps = eps};
-    int dg, du, dd;
-    TRY(fwd_fused(be, st->gate, L->w_gate, st->x, NULL, T, &nf, &dg));
-    TRY(fwd_fused(be, st->up, L->w_up, st->x, NULL, T, &nf, &du));
-    if (!dg || !du) TRY(vt->rmsnorm(be, st->h, st->x, L->ffn_norm, T, c->dim, eps));
-    if (!dg) TRY(vt->matmul(be, st->gate, L->w_gate, st->h, NULL, T));
-    if (!du) TRY(vt->matmul(be, st->up, L->w_up, st->h, NULL, T));
-    bk_fuse glu = {.glu_up = st->up, .accumulate = 1};
-    TRY(fwd_fused(be, st->x, L->w_down, st->gate, NULL, T, &glu, &dd));
-    if (!dd) {
-        TRY(vt->silu_mul(be, st->gate, st->gate, st->up, (size_t)T * c->ffn_dim));
-        TRY(vt->matmul(be, st->h, L->w_down, st->gate, NULL, T));
-        TRY(vt->add(be, st->x, st->x, st->h, (size_t)T * c->dim));
-    }
-    return VKLLM_OK;
+    bk_buf *out[2] = {st->gate, st->up};
+    const bk_weight *w[2] = {L->w_gate, L->w_up}, *bias[2] = {NULL, NULL};
+    TRY(fwd_norm_proj(m, st, L->ffn_norm, 2, out, w, bias, T));
+    return fwd_residual(m, st, L->w_down, st->gate, st->up, (size_t)T * m->cfg.ffn_dim, T);
 }
 
 static vkllm_status fwd_record(vkllm_model *m, fwd_state *st, bk_kv *kv, const bk_batch *batch,

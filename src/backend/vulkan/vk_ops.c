@@ -402,44 +402,39 @@ static void vk_att_split_plan(uint64_t pairs, uint32_t max_len, uint32_t *chunk,
     *n_chunks = (max_len + c - 1) / c;
 }
 
-/* The partials buffer holds at least `bytes`. A smaller one may still be
- * used by dispatches recorded earlier in this pass, so it is retired and
- * destroyed after the pass's fence (vk_att_scratch_release). */
-static vkllm_status vk_att_scratch(vk_backend *b, uint64_t bytes) {
-    if (b->att_part.buf && b->att_part.size >= bytes) return VKLLM_OK;
+/* Makes *buf (split attention's scratch) hold at least `bytes`, a power of
+ * two from `min` (capped at the binding limit); *made = 1 when it is new. A
+ * smaller one may still be used by dispatches recorded earlier in this pass,
+ * so it is retired and destroyed after the pass's fence (vk_att_scratch_release). */
+static vkllm_status vk_att_fit(vk_backend *b, vk_buffer *buf, uint64_t bytes, uint64_t min, const char *what,
+                               int *made) {
+    *made = 0;
+    if (buf->buf && buf->size >= bytes) return VKLLM_OK;
     if (bytes > b->d.info.max_storage_range)
-        return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: attention: %llu bytes of partials exceed the binding limit",
-                       (unsigned long long)bytes);
-    if (b->att_part.buf) {
+        return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: attention: %llu bytes of %s exceed the binding limit",
+                       (unsigned long long)bytes, what);
+    if (buf->buf) {
         if (b->n_retired == VK_MAX_RETIRED)
             return err_set(VKLLM_ERR_INTERNAL, "vulkan: attention: too many scratch resizes in one pass");
-        b->retired[b->n_retired++] = b->att_part;
-        memset(&b->att_part, 0, sizeof b->att_part);
+        b->retired[b->n_retired++] = *buf;
+        memset(buf, 0, sizeof *buf);
     }
-    uint64_t size = 1u << 20;
+    uint64_t size = min;
     while (size < bytes) size *= 2;
     if (size > b->d.info.max_storage_range) size = bytes;
-    return vk_buffer_create(b, size, 0, "attention partials", &b->att_part);
+    TRY(vk_buffer_create(b, size, 0, what, buf));
+    *made = 1;
+    return VKLLM_OK;
 }
 
-/* The split attention's counts: at least `bytes`, all zero (the kernel leaves
- * them zero). A new buffer is zeroed by a transfer of its own, outside the
- * pass's command buffer (which is not being recorded yet); a smaller one is
- * retired like the partials. */
-static vkllm_status vk_att_counts(vk_backend *b, uint64_t bytes) {
-    if (b->att_cnt.buf && b->att_cnt.size >= bytes) return VKLLM_OK;
-    if (bytes > b->d.info.max_storage_range)
-        return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: attention: %llu bytes of counts exceed the binding limit",
-                       (unsigned long long)bytes);
-    if (b->att_cnt.buf) {
-        if (b->n_retired == VK_MAX_RETIRED)
-            return err_set(VKLLM_ERR_INTERNAL, "vulkan: attention: too many scratch resizes in one pass");
-        b->retired[b->n_retired++] = b->att_cnt;
-        memset(&b->att_cnt, 0, sizeof b->att_cnt);
-    }
-    uint64_t size = 4096;
-    while (size < bytes) size *= 2;
-    TRY(vk_buffer_create(b, size, 0, "attention counts", &b->att_cnt));
+/* The partials, and the per-(token, head) counts, all zero (the kernel leaves
+ * them zero): a new counts buffer is zeroed by a transfer of its own, outside
+ * the pass's command buffer (which is not being recorded yet). */
+static vkllm_status vk_att_scratch(vk_backend *b, uint64_t part_bytes, uint64_t cnt_bytes) {
+    int made;
+    TRY(vk_att_fit(b, &b->att_part, part_bytes, 1u << 20, "attention partials", &made));
+    TRY(vk_att_fit(b, &b->att_cnt, cnt_bytes, 4096, "attention counts", &made));
+    if (!made) return VKLLM_OK;
     VkCommandBuffer cmd;
     TRY(vk_imm_begin(b, &cmd));
     vkCmdFillBuffer(cmd, b->att_cnt.buf, 0, VK_WHOLE_SIZE, 0);
@@ -515,8 +510,7 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
      * workgroup of each (token, head) (counts zeroed between passes) */
     uint64_t part_bytes = (uint64_t)bt->n_tokens * (uint64_t)n_heads * pc.n_chunks * ((uint64_t)D + 2) * 4;
     uint64_t cnt_bytes = (uint64_t)bt->n_tokens * (uint64_t)n_heads * 4;
-    TRY(vk_att_scratch(b, part_bytes));
-    TRY(vk_att_counts(b, cnt_bytes));
+    TRY(vk_att_scratch(b, part_bytes, cnt_bytes));
     vk_bind part = {b->att_part.buf, 0, part_bytes}, cnt = {b->att_cnt.buf, 0, cnt_bytes};
     TRY(vk_pipeline_get_mode(b, "attention_split", 1, (uint32_t)D, &p));
     VkBuffer rd[4] = {q->b.buf, kv->b.buf, part.buf, cnt.buf}, wr[3] = {out->b.buf, part.buf, cnt.buf};
