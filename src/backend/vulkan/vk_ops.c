@@ -481,8 +481,10 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     vk_att_split_plan((uint64_t)bt->n_tokens * (uint64_t)n_heads, plan_len, &pc.chunk, &pc.n_chunks);
     if (pc.n_chunks < 2) pc.chunk = 0; /* unused without the split */
     VkPipeline p;
-    /* shared memory of attention_tiled (attention.comp) for this head dim */
-    uint64_t tiled_shared = 4u * ((16u + 2u * 32u) * ((uint64_t)D + 1u) + 16u * (32u + 4u)) + 64u;
+    /* shared memory of attention_tiled (attention.comp) for this head dim: q, K,
+     * V tiles of (16 + 2 * 32) rows of D + 1 floats, then 737 words of scores
+     * (16 x 33), row state, positions, bases, sequences and reduce.glsl's buffer */
+    uint64_t tiled_shared = 4u * ((16u + 2u * 32u) * ((uint64_t)D + 1u) + 737u);
     int one_seq = 1;
     for (int t = 1; t < bt->n_tokens && one_seq; t++) one_seq = bt->seq[t] == bt->seq[0];
     if (one_seq && bt->n_tokens >= VK_GEMM_MIN_TOK && (uint32_t)D <= VK_ATT_TILED_DMAX && D % 4 == 0 &&

@@ -142,7 +142,7 @@ float k_dot(uint base, uint D) {
 // query's, same sequence). Online softmax per query row; each thread owns
 // query tid / 4 and dims (tid & 3) + 4k of the output.
 // Shared memory grows with the head dim HD (given by the host, which checks
-// the device's limit): 4 * ((ATT_QT + 2 ATT_KT) (HD + 1) + ATT_QT (ATT_KT + 4)) bytes.
+// the device's limit, vk_ops.c): 4 * ((ATT_QT + 2 ATT_KT) (HD + 1) + 737) bytes.
 const uint ATT_QT = 16u, ATT_KT = 32u, DP = HD + 1u, NO = (HD + 3u) / 4u;
 shared float tq[ATT_QT * DP], tk[ATT_KT * DP], tv[ATT_KT * DP];
 shared float ts[ATT_QT * (ATT_KT + 1u)];
