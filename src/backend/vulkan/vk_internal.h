@@ -121,6 +121,11 @@ typedef struct vk_backend {
     const bk_batch *batch;
     vk_bind info;      /* ids, pos, seq, block table in the arena */
     uint32_t off_ids, off_pos, off_seq, off_bt; /* int32 offsets into info */
+    /* this pass's RoPE inverse frequencies in the arena (vk_ops.c), for these parameters */
+    int rope_ok, rope_dims;
+    float rope_theta;
+    const float *rope_ff;
+    vk_bind rope_fb;
     VkBuffer written[VK_HAZARD_MAX], read[VK_HAZARD_MAX];
     int n_written, n_read;
     /* the pass's command list, and the previous one that b->cmd holds

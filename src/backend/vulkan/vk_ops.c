@@ -256,8 +256,14 @@ static vkllm_status vk_matmul_fused(backend *base, bk_buf *out, const bk_weight 
 }
 
 /* The inverse frequencies of r in the pass's arena, computed as the HF
- * reference does, in f32 (the CPU backend does the same). */
+ * reference does, in f32 (the CPU backend does the same). Every layer uses
+ * the same rope, so they are computed and pushed once per pass (the frequency
+ * factors are compared by address: host arrays are borrowed until end()). */
 static vkllm_status vk_rope_freqs(vk_backend *b, const bk_rope *r, vk_bind *out) {
+    if (b->rope_ok && b->rope_dims == r->n_dims && b->rope_theta == r->theta && b->rope_ff == r->freq_factors) {
+        *out = b->rope_fb;
+        return VKLLM_OK;
+    }
     int half = r->n_dims / 2;
     float *inv = mem_calloc((size_t)half, sizeof *inv);
     if (!inv) return err_set(VKLLM_ERR_NOMEM, "vulkan: out of memory");
@@ -267,7 +273,13 @@ static vkllm_status vk_rope_freqs(vk_backend *b, const bk_rope *r, vk_bind *out)
     }
     vkllm_status s = vk_arena_push(b, inv, (size_t)half * 4, out);
     mem_free(inv);
-    return s;
+    TRY(s);
+    b->rope_ok = 1;
+    b->rope_dims = r->n_dims;
+    b->rope_theta = r->theta;
+    b->rope_ff = r->freq_factors;
+    b->rope_fb = *out;
+    return VKLLM_OK;
 }
 
 static vkllm_status vk_rope(backend *base, bk_buf *x, int n_heads, const bk_rope *r) {

@@ -1,10 +1,11 @@
-/* vk_submit.c — command recording and submission. A forward pass is one
- * command buffer recorded between begin() and end() and submitted once; a
- * compute barrier is emitted only where an op touches a buffer that an
- * earlier op of the pass wrote (or writes one an earlier op read) since the
- * last barrier. Uploads and downloads outside a pass use a second, one-off
- * command buffer. Every wait has a timeout: a hang becomes
- * VKLLM_ERR_DEVICE_LOST and the backend refuses further work. */
+/* vk_submit.c — the forward pass's bracket and submission. Ops between
+ * begin() and end() append to the pass's command list (vk_record.c), which
+ * end() turns into one command buffer submitted once; a compute barrier is
+ * listed only where an op touches a buffer that an earlier op of the pass
+ * wrote (or writes one an earlier op read) since the last barrier. Uploads
+ * and downloads outside a pass use a second, one-off command buffer. Every
+ * wait has a timeout: a hang becomes VKLLM_ERR_DEVICE_LOST and the backend
+ * refuses further work. */
 #include <string.h>
 
 #include "backend/vulkan/vk_internal.h"
@@ -76,6 +77,7 @@ vkllm_status vk_pass_begin(vk_backend *b) {
     vk_arena_reset(b);
     b->n_written = b->n_read = 0;
     b->n_recs = 0;
+    b->rope_ok = 0; /* the arena's frequencies are gone */
     return VKLLM_OK;
 }
 
