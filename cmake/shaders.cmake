@@ -16,6 +16,7 @@ foreach(t ${VK_WEIGHT_TYPES})
   string(TOLOWER ${t} tl)
   list(APPEND VK_VARIANTS "embed_${tl}|embed|TYPE_${t}"
                           "gemm_${tl}|gemm|TYPE_${t}"
+                          "gemm_cm_${tl}|gemm_cm|TYPE_${t}"
                           "matvec_${tl}|matvec|TYPE_${t}"
                           "matvec_${tl}_sg|matvec|TYPE_${t},USE_SUBGROUP")
 endforeach()

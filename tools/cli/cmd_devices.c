@@ -34,9 +34,9 @@ static void devices_print(int idx, const vk_device_info *d) {
     printf("  subgroup size:      %u%s\n", d->subgroup_size, d->subgroup_arith ? " (arithmetic ops)" : "");
     printf("  max storage range:  %llu bytes\n", (unsigned long long)d->max_storage_range);
     printf("  shared memory:      %u bytes\n", d->max_shared);
-    printf("  features:          %s%s%s%s%s%s%s\n", d->storage16 ? " storage16" : "", d->float16 ? " float16" : "",
+    printf("  features:          %s%s%s%s%s%s%s%s\n", d->storage16 ? " storage16" : "", d->float16 ? " float16" : "",
            d->int8 ? " int8" : "", d->int8_dot ? " int8-dot" : "", d->coopmat ? " cooperative-matrix" : "",
-           d->has_budget ? " memory-budget" : "",
+           d->coopmat_nv ? " (NV 16x16x16 f16: used for prompts)" : "", d->has_budget ? " memory-budget" : "",
            !(d->storage16 || d->float16 || d->int8 || d->int8_dot || d->coopmat || d->has_budget) ? " none" : "");
 }
 

@@ -336,6 +336,8 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     vk_matvec_shape(b);
     b->max_binding_mb = o->max_binding_mb;
     b->no_subgroup = o->no_subgroup || !b->d.info.subgroup_arith;
+    const char *cm = getenv("VKLLM_VK_COOPMAT"); /* "0": the portable GEMM on any device (comparisons) */
+    b->use_cm = b->d.info.coopmat_nv && !(cm && !strcmp(cm, "0"));
     uint64_t lim = b->d.info.max_storage_range;
     if (lim > (1ull << 31)) lim = 1ull << 31; /* shaders use 32-bit byte offsets */
     if (o->max_binding_mb > 0 && ((uint64_t)o->max_binding_mb << 20) < lim) lim = (uint64_t)o->max_binding_mb << 20;
@@ -368,6 +370,8 @@ vkllm_status vk_backend_create_opts(const vk_backend_opts *o, backend **out) {
     *out = &b->base;
     return VKLLM_OK;
 }
+
+int vk_backend_coopmat(const backend *b) { return ((const vk_backend *)b)->use_cm; }
 
 vkllm_status vk_backend_create(int device_index, int max_binding_mb, backend **out) {
     vk_backend_opts o = {.device_index = device_index, .max_binding_mb = max_binding_mb, .profile = 0};

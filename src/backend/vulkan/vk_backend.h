@@ -13,5 +13,8 @@ typedef struct vk_backend_opts {
 } vk_backend_opts;
 
 vkllm_status vk_backend_create_opts(const vk_backend_opts *o, backend **out);
+/* 1 when matmuls of many tokens run on cooperative matrices (f16 inputs:
+ * tests widen their tolerances), 0 otherwise. */
+int vk_backend_coopmat(const backend *b);
 
 #endif

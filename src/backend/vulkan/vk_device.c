@@ -160,6 +160,26 @@ static int vk_has_ext(const VkExtensionProperties *e, uint32_t n, const char *na
     return 0;
 }
 
+/* Whether VK_NV_cooperative_matrix lists the one shape gemm_cm.comp uses:
+ * 16x16x16, f16 A and B, f32 C and D, subgroup scope. */
+static int vk_cm_nv_shape(VkPhysicalDevice pd) {
+    if (!vkGetPhysicalDeviceCooperativeMatrixPropertiesNV) return 0;
+    uint32_t n = 0;
+    if (vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(pd, &n, NULL) != VK_SUCCESS || n == 0) return 0;
+    if (n > 64) n = 64;
+    VkCooperativeMatrixPropertiesNV p[64];
+    for (uint32_t i = 0; i < n; i++)
+        p[i] = (VkCooperativeMatrixPropertiesNV){.sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV};
+    VkResult r = vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(pd, &n, p);
+    if (r != VK_SUCCESS && r != VK_INCOMPLETE) return 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (p[i].MSize == 16 && p[i].NSize == 16 && p[i].KSize == 16 && p[i].AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+            p[i].BType == VK_COMPONENT_TYPE_FLOAT16_NV && p[i].CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+            p[i].DType == VK_COMPONENT_TYPE_FLOAT32_NV && p[i].scope == VK_SCOPE_SUBGROUP_NV)
+            return 1;
+    return 0;
+}
+
 /* Heap sizes, and budgets when the extension is there. */
 static void vk_read_heaps(VkPhysicalDevice pd, vk_device_info *info, VkPhysicalDeviceMemoryProperties *mem) {
     VkPhysicalDeviceMemoryBudgetPropertiesEXT bud = {
@@ -206,6 +226,7 @@ static vkllm_status vk_survey(VkPhysicalDevice pd, vk_device_info *info) {
     info->int8_dot = vk_has_ext(ext, n_ext, "VK_KHR_shader_integer_dot_product");
     info->coopmat = vk_has_ext(ext, n_ext, "VK_KHR_cooperative_matrix") ||
                     vk_has_ext(ext, n_ext, "VK_NV_cooperative_matrix");
+    int has_cm_nv = vk_has_ext(ext, n_ext, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
     mem_free(ext);
 
     if (p.apiVersion >= VK_API_VERSION_1_2) {
@@ -220,7 +241,10 @@ static vkllm_status vk_survey(VkPhysicalDevice pd, vk_device_info *info) {
                                (sg.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) &&
                                (sg.supportedOperations & VK_SUBGROUP_FEATURE_BASIC_BIT);
 
-        VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+        VkPhysicalDeviceCooperativeMatrixFeaturesNV fcm = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+        VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+                                                .pNext = has_cm_nv ? &fcm : NULL};
         VkPhysicalDeviceVulkan11Features f11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
                                                 .pNext = &f12};
         VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f11};
@@ -228,6 +252,8 @@ static vkllm_status vk_survey(VkPhysicalDevice pd, vk_device_info *info) {
         info->storage16 = f11.storageBuffer16BitAccess;
         info->float16 = f12.shaderFloat16;
         info->int8 = f12.shaderInt8;
+        info->coopmat_nv = has_cm_nv && fcm.cooperativeMatrix && f12.shaderFloat16 && f12.vulkanMemoryModel &&
+                           info->subgroup_size == 32 && vk_cm_nv_shape(pd);
     } else {
         snprintf(info->driver, sizeof info->driver, "driver version 0x%x", p.driverVersion);
     }
@@ -357,10 +383,20 @@ vkllm_status vk_device_open(vk_dev *d, int index) {
                                   .queueFamilyIndex = d->info.queue_family,
                                   .queueCount = 1,
                                   .pQueuePriorities = &prio};
-    const char *exts[1];
+    const char *exts[2];
     uint32_t n_ext = 0;
     if (d->info.has_budget) exts[n_ext++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
+    /* features enabled only for the cooperative-matrix GEMM (lavapipe and
+     * most devices run with none) */
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV fcm = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV, .cooperativeMatrix = VK_TRUE};
+    VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+                                            .pNext = &fcm,
+                                            .shaderFloat16 = VK_TRUE,
+                                            .vulkanMemoryModel = VK_TRUE};
+    if (d->info.coopmat_nv) exts[n_ext++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
     VkDeviceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+                             .pNext = d->info.coopmat_nv ? &f12 : NULL,
                              .queueCreateInfoCount = 1,
                              .pQueueCreateInfos = &qi,
                              .enabledExtensionCount = n_ext,

@@ -29,6 +29,10 @@ typedef struct vk_device_info {
     uint32_t max_shared;        /* maxComputeSharedMemorySize */
     uint32_t max_groups[3];     /* maxComputeWorkGroupCount */
     int storage16, float16, int8, int8_dot, coopmat;
+    /* VK_NV_cooperative_matrix with a 16x16x16 f16 x f16 + f32 subgroup
+     * shape, shaderFloat16, the Vulkan memory model and 32-wide subgroups:
+     * what gemm_cm.comp needs (enabled at device creation when set) */
+    int coopmat_nv;
     int usable;                 /* Vulkan >= 1.2 with a compute queue */
     uint32_t queue_family;
 } vk_device_info;

@@ -183,17 +183,19 @@ static vkllm_status vk_mm_check(vk_backend *b, const char *op, bk_buf *out, cons
     return VKLLM_OK;
 }
 
-/* Many tokens: gemm.comp, 64-row x 64-token tiles. Sizes were checked by the caller. */
+/* Many tokens: gemm.comp, 64-row x 64-token tiles, or gemm_cm.comp on
+ * NVIDIA cooperative matrices, 128 x 64. Sizes were checked by the caller. */
 static vkllm_status vk_gemm(vk_backend *b, bk_buf *out, const bk_weight *w, const bk_buf *x, uint32_t bias_type,
                             vk_bind bias_b, int n_tok) {
     char name[32];
-    snprintf(name, sizeof name, "gemm_%s", vk_type_tag(w->type));
+    snprintf(name, sizeof name, "gemm%s_%s", b->use_cm ? "_cm" : "", vk_type_tag(w->type));
     VkPipeline p;
     TRY(vk_pipeline_get(b, name, 1, &p));
     VkBuffer rd[1] = {x->b.buf}, wr[1] = {out->b.buf};
     TRY(vk_hazard(b, rd, 1, wr, 1));
-    const uint32_t seg = VK_MAX_GROUPS * VK_GEMM_TILE;
-    uint32_t gy = ((uint32_t)n_tok + VK_GEMM_TILE - 1) / VK_GEMM_TILE;
+    const uint32_t rt = b->use_cm ? VK_GEMM_CM_ROWS : VK_GEMM_TILE, tt = b->use_cm ? VK_GEMM_CM_TOK : VK_GEMM_TILE;
+    const uint32_t seg = VK_MAX_GROUPS * rt;
+    uint32_t gy = ((uint32_t)n_tok + tt - 1) / tt;
     for (int i = 0; i < w->n_shards; i++) {
         const vk_shard *s = &w->shards[i];
         vk_bind bind[4] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b};
@@ -202,7 +204,7 @@ static vkllm_status vk_gemm(vk_backend *b, bk_buf *out, const bk_weight *w, cons
             pc_matmul pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0, (uint32_t)w->ne1,
                             (uint32_t)n_tok, (uint32_t)w->row_bytes, bias_type};
             b->prof_bytes = (uint64_t)nr * w->row_bytes;
-            TRY(vk_dispatch(b, p, bind, 4, &pc, sizeof pc, (nr + VK_GEMM_TILE - 1) / VK_GEMM_TILE, gy));
+            TRY(vk_dispatch(b, p, bind, 4, &pc, sizeof pc, (nr + rt - 1) / rt, gy));
         }
     }
     return VKLLM_OK;

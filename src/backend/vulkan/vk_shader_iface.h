@@ -17,6 +17,10 @@
  * 64-token tile per workgroup of 256 threads. */
 #define VK_GEMM_MIN_TOK 16
 #define VK_GEMM_TILE 64
+/* gemm_cm.comp (the same on NVIDIA cooperative matrices): 128 rows x 64
+ * tokens per workgroup of 256 threads. */
+#define VK_GEMM_CM_ROWS 128u
+#define VK_GEMM_CM_TOK 64u
 
 /* matvec (matmul of fewer than VK_GEMM_MIN_TOK tokens): default threads per workgroup (float /
  * quantized weights) and rows per workgroup (specialization constants 2 and
