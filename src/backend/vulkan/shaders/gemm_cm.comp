@@ -2,25 +2,33 @@
 // gemm_cm.comp — the matmul of gemm.comp (same bindings, push constants and
 // result: out[t][row_out0 + r] = sum_c W[row_w0 + r][c] * x[t][c] + bias) on
 // tensor cores through VK_NV_cooperative_matrix, 16x16x16 f16 x f16 + f32.
-// A workgroup of 8 subgroups (32 lanes each: the host checks) computes 128
-// rows x 64 tokens; subgroup s takes rows 32(s & 3).. and tokens 32(s >> 2)..,
-// a 2 x 2 grid of 16x16 accumulators. K goes in steps of 64 (two 32-element
-// units): each thread dequantizes one (row, unit) into shared memory as f16
-// (rows past the segment repeat its last row; their sums are dropped), the x
-// tile is converted to f16 (tokens past n_tok and elements past ne0 are 0).
-// Products are summed in f32; x rounds to f16 (relative error 2^-11 per
-// element, as in any f16 tensor-core path). Results go through a per-subgroup
-// 16x16 staging tile in shared memory so the edges and the bias are handled
-// by ordinary stores.
+// A workgroup of 8 subgroups (32 lanes each: the host checks) computes
+// VK_GEMM_CM_ROWS = 128 rows x VK_GEMM_CM_TOK = 64 tokens; subgroup s a
+// 32 x 32 tile (2 x 2 accumulators) at rows 32 (s & 3), tokens 32 (s >> 2).
+// K goes in steps of 64 (two 32-element units) through shared memory as f16,
+// kept as uvec4 (8 halves) so a store moves 16 bytes: weights dequantized
+// (rows past the segment repeat its last row; their sums are dropped), x
+// converted (tokens past n_tok and elements past ne0 are 0).
+// The global loads of step i+1 are issued into registers before the
+// tensor-core work of step i and written to shared memory after it, so their
+// latency hides behind the multiplies. Loads are coalesced: float weights 8
+// lanes x 16 bytes along a row, 32-element blocks two lanes per row, x 8
+// lanes x 32 bytes per token.
+// Products are summed in f32; weights and x round to f16 (relative error
+// 2^-11 each, as in any f16 tensor-core path). Results go through a
+// per-subgroup 16x16 staging tile in shared memory so the edges and the bias
+// are handled by ordinary stores.
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_KHR_shader_subgroup_basic : require
+#extension GL_EXT_control_flow_attributes : require
 #include "../vk_shader_iface.h"
 
 layout(local_size_x = 256) in;
 
 layout(std430, binding = 0) readonly buffer WBuf { uint Wd[]; };
+layout(std430, binding = 0) readonly buffer WBuf4 { uvec4 W4[]; }; // the same weights, 16 bytes at a time
 layout(std430, binding = 1) readonly buffer XBuf { float X[]; };
 layout(std430, binding = 1) readonly buffer XBuf4 { vec4 X4[]; };
 layout(std430, binding = 2) writeonly buffer OBuf { float O[]; };
@@ -41,91 +49,183 @@ float bias_at(uint r) {
 }
 
 const uint BM = VK_GEMM_CM_ROWS, BN = VK_GEMM_CM_TOK, BK = 64u;
-// row stride of both tiles in halves: 144 bytes (loads need 16-byte-aligned
-// strides); the 8 halves of padding spread a column's rows over the banks
-const uint SA = BK + 8u;
-shared float16_t Ws[BM * SA]; // [row][k]: matrix A, row-major
-shared float16_t Xs[BN * SA]; // [token][k]: matrix B (k x token), column-major
-shared float Cs[8u * 256u];   // one 16x16 staging tile per subgroup, column-major
+// row stride of both tiles: 9 uvec4 = 72 halves = 144 bytes (loads need
+// 16-byte-aligned strides); the padding spreads rows over the banks
+const uint SA4 = BK / 8u + 1u;
+shared uvec4 Ws4[BM * SA4]; // [row][k]: matrix A, row-major
+shared uvec4 Xs4[BN * SA4]; // [token][k]: matrix B (k x token), column-major
+shared float Cs[8u * 256u]; // one 16x16 staging tile per subgroup, column-major
 
 #define CM_A fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define CM_C fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
 
+// 8 floats as 8 halves
+uvec4 pack8(vec4 a, vec4 b) {
+    return uvec4(packHalf2x16(a.xy), packHalf2x16(a.zw), packHalf2x16(b.xy), packHalf2x16(b.zw));
+}
+
+// ---- the registers between a step's loads and its shared-memory stores
+#if defined(TYPE_F32) || defined(TYPE_F16) || defined(TYPE_BF16)
+#define FLOATW 1
+// rows 16-byte aligned and ne0 a multiple of 8 (vec_ok): thread takes
+// vector (tid & 7) of rows (tid >> 3) + 32 i; f32 rows hold two vectors per
+// 8 elements
+#if defined(TYPE_F32)
+const uint FV = 2u;
+#else
+const uint FV = 1u;
+#endif
+const uint FR = BM / 32u;
+uvec4 fw[FR * FV];
+#endif
+#if defined(BLOCK32)
+uint R[BLK_N], ral;
+#else
+float wv[32]; // a whole decoded unit (K types; float rows not vector-aligned)
+#endif
+const uint XR = BN / 32u; // x: token (tid >> 3) + 32 i, elements 8 (tid & 7) .. + 7
+vec4 xa[XR], xb[XR];
+
+uint tid, last, nu;
+bool vec_ok, x_wide;
+
+// the (row, unit) of a dequantizing thread: two lanes per row
+uint drow() { return tid >> 1; }
+uint dunit(uint u0) { return u0 + (tid & 1u); }
+
+vec4 x_at(uint base, uint c) {
+    if (x_wide && c + 4u <= pc.ne0) return X4[(base + c) / 4u];
+    vec4 v;
+    for (uint e = 0u; e < 4u; e++) v[e] = c + e < pc.ne0 ? X[base + c + e] : 0.0;
+    return v;
+}
+
+void fetch(uint r0, uint t0, uint u0) {
+#if defined(FLOATW)
+    if (vec_ok) {
+        for (uint i = 0u; i < FR; i++) {
+            uint row = (tid >> 3) + 32u * i, rb = (pc.row_w0 + min(r0 + row, last)) * pc.row_bytes;
+            uint e = u0 * 32u + 8u * (tid & 7u); // the vector's first element
+            for (uint f = 0u; f < FV; f++)
+                fw[i * FV + f] = e < pc.ne0 ? W4[rb / 16u + e / (8u / FV) + f] : uvec4(0u);
+        }
+    } else {
+        uint u = dunit(u0);
+        if (u < nu) {
+            unit_dequant((pc.row_w0 + min(r0 + drow(), last)) * pc.row_bytes, u, pc.ne0, wv);
+        } else {
+            for (uint i = 0u; i < 32u; i++) wv[i] = 0.0;
+        }
+    }
+#else
+    uint rb = (pc.row_w0 + min(r0 + drow(), last)) * pc.row_bytes, u = min(dunit(u0), nu - 1u);
+#if defined(BLOCK32)
+    uint o = rb + u * BLK_BYTES;
+    blk_load(o, R);
+    ral = o & 2u;
+#else
+    unit_dequant(rb, u, pc.ne0, wv);
+#endif
+#endif
+    for (uint i = 0u; i < XR; i++) {
+        uint tok = t0 + (tid >> 3) + 32u * i, c = u0 * 32u + 8u * (tid & 7u);
+        xa[i] = vec4(0.0);
+        xb[i] = vec4(0.0);
+        if (tok < pc.n_tok) {
+            xa[i] = x_at(tok * pc.ne0, c);
+            xb[i] = x_at(tok * pc.ne0, c + 4u);
+        }
+    }
+}
+
+// a decoded unit into row drow(), unit half (tid & 1) of the tile
+void put_unit(float w[32], bool zero) {
+    uint o = drow() * SA4 + (tid & 1u) * 4u;
+    for (uint j = 0u; j < 4u; j++)
+        Ws4[o + j] = zero ? uvec4(0u)
+                          : pack8(vec4(w[8u * j], w[8u * j + 1u], w[8u * j + 2u], w[8u * j + 3u]),
+                                  vec4(w[8u * j + 4u], w[8u * j + 5u], w[8u * j + 6u], w[8u * j + 7u]));
+}
+
+void store(uint u0) {
+#if defined(FLOATW)
+    if (vec_ok) {
+        for (uint i = 0u; i < FR; i++) {
+            uint o = ((tid >> 3) + 32u * i) * SA4 + (tid & 7u);
+#if defined(TYPE_F16)
+            Ws4[o] = fw[i];
+#elif defined(TYPE_BF16)
+            uvec4 v = fw[i];
+            Ws4[o] = pack8(uintBitsToFloat(uvec4(v.x << 16, v.x & 0xFFFF0000u, v.y << 16, v.y & 0xFFFF0000u)),
+                           uintBitsToFloat(uvec4(v.z << 16, v.z & 0xFFFF0000u, v.w << 16, v.w & 0xFFFF0000u)));
+#else
+            Ws4[o] = pack8(uintBitsToFloat(fw[2u * i]), uintBitsToFloat(fw[2u * i + 1u]));
+#endif
+        }
+    } else {
+        put_unit(wv, false);
+    }
+#elif defined(BLOCK32)
+    float w[32];
+    unit_decode(R, ral, w);
+    put_unit(w, dunit(u0) >= nu);
+#else
+    put_unit(wv, dunit(u0) >= nu);
+#endif
+    for (uint i = 0u; i < XR; i++) Xs4[((tid >> 3) + 32u * i) * SA4 + (tid & 7u)] = pack8(xa[i], xb[i]);
+}
+
 void main() {
-    uint tid = gl_LocalInvocationID.x;
+    tid = gl_LocalInvocationID.x;
     uint sg = tid >> 5, lane = tid & 31u;
     uint r0 = gl_WorkGroupID.x * BM, t0 = gl_WorkGroupID.y * BN;
     uint wr = (sg & 3u) * 32u, wc = (sg >> 2) * 32u;
-    CM_C acc[2][2];
-    for (uint i = 0u; i < 2u; i++)
-        for (uint j = 0u; j < 2u; j++) acc[i][j] = CM_C(0.0);
-    uint last = pc.n_rows - 1u;
-    uint nu = unit_count(pc.ne0);
-    bool x_wide = (pc.ne0 & 3u) == 0u;
-    // this thread's (row, unit) of each step; the rotation `rot` of the
-    // words it writes puts the 32 lanes of a subgroup on 32 different banks
-    uint drow = tid & (BM - 1u), duh = tid / BM, rot = (drow >> 3) & 3u;
-    uint wrow = (pc.row_w0 + min(r0 + drow, last)) * pc.row_bytes;
+    last = pc.n_rows - 1u;
+    nu = unit_count(pc.ne0);
+    x_wide = (pc.ne0 & 3u) == 0u;
+    vec_ok = (pc.row_bytes & 15u) == 0u && (pc.ne0 & 7u) == 0u;
+    // the accumulators and operands are named variables, not arrays: an
+    // array of cooperative matrices indexed in a loop may live in memory
+    CM_C c00 = CM_C(0.0), c01 = CM_C(0.0), c10 = CM_C(0.0), c11 = CM_C(0.0);
 
+    fetch(r0, t0, 0u);
     for (uint u0 = 0u; u0 < nu; u0 += 2u) {
-        {
-            uint u = u0 + duh;
-            float w[32];
-            if (u < nu) {
-                unit_dequant(wrow, u, pc.ne0, w);
-            } else {
-                for (uint i = 0u; i < 32u; i++) w[i] = 0.0;
-            }
-            uint base = drow * SA + duh * 32u;
-            for (uint i = 0u; i < 16u; i++) {
-                uint q = (i + rot) & 15u;
-                Ws[base + 2u * q] = float16_t(w[2u * q]);
-                Ws[base + 2u * q + 1u] = float16_t(w[2u * q + 1u]);
-            }
-        }
-        // x: 16 lanes read 64 consecutive floats of one token (4 at a time)
-        for (uint pass = 0u; pass < BN / 16u; pass++) {
-            uint t = pass * 16u + (tid >> 4), k4 = tid & 15u, tok = t0 + t;
-            uint c = u0 * 32u + k4 * 4u;
-            vec4 v = vec4(0.0);
-            if (tok < pc.n_tok) {
-                uint base = tok * pc.ne0;
-                if (x_wide && c + 4u <= pc.ne0) {
-                    v = X4[(base + c) / 4u];
-                } else {
-                    for (uint e = 0u; e < 4u; e++) v[e] = c + e < pc.ne0 ? X[base + c + e] : 0.0;
-                }
-            }
-            uint o = t * SA + k4 * 4u;
-            for (uint e = 0u; e < 4u; e++) Xs[o + e] = float16_t(v[e]);
-        }
+        store(u0);
         barrier();
-        for (uint kk = 0u; kk < BK; kk += 16u) {
-            CM_A a[2], bm[2];
-            for (uint i = 0u; i < 2u; i++) coopMatLoadNV(a[i], Ws, (wr + 16u * i) * SA + kk, SA, false);
-            for (uint j = 0u; j < 2u; j++) coopMatLoadNV(bm[j], Xs, (wc + 16u * j) * SA + kk, SA, true);
-            for (uint i = 0u; i < 2u; i++)
-                for (uint j = 0u; j < 2u; j++) acc[i][j] = coopMatMulAddNV(a[i], bm[j], acc[i][j]);
+        if (u0 + 2u < nu) fetch(r0, t0, u0 + 2u); // in flight during the multiplies
+        [[unroll]] for (uint kk = 0u; kk < BK / 8u; kk += 2u) {
+            CM_A a0, a1, b0, b1;
+            coopMatLoadNV(a0, Ws4, wr * SA4 + kk, SA4, false);
+            coopMatLoadNV(a1, Ws4, (wr + 16u) * SA4 + kk, SA4, false);
+            coopMatLoadNV(b0, Xs4, wc * SA4 + kk, SA4, true);
+            coopMatLoadNV(b1, Xs4, (wc + 16u) * SA4 + kk, SA4, true);
+            c00 = coopMatMulAddNV(a0, b0, c00);
+            c01 = coopMatMulAddNV(a0, b1, c01);
+            c10 = coopMatMulAddNV(a1, b0, c10);
+            c11 = coopMatMulAddNV(a1, b1, c11);
         }
         barrier();
     }
 
     // lane l writes 8 consecutive rows of one token: O's rows are contiguous
     uint cs = sg * 256u, lt = lane >> 1, lr = (lane & 1u) * 8u;
-    for (uint i = 0u; i < 2u; i++)
-        for (uint j = 0u; j < 2u; j++) {
-            coopMatStoreNV(acc[i][j], Cs, cs, 16u, true);
-            subgroupMemoryBarrierShared();
-            subgroupBarrier();
-            uint tok = t0 + wc + 16u * j + lt;
-            for (uint e = 0u; e < 8u; e++) {
-                uint r = r0 + wr + 16u * i + lr + e;
-                if (r < pc.n_rows && tok < pc.n_tok) {
-                    uint ro = pc.row_out0 + r;
-                    float bias = pc.bias_type != VK_NO_BIAS ? bias_at(ro) : 0.0;
-                    O[tok * pc.n_out + ro] = Cs[cs + lt * 16u + lr + e] + bias;
-                }
+    for (uint q = 0u; q < 4u; q++) {
+        uint i = q >> 1, j = q & 1u;
+        if (q == 0u) coopMatStoreNV(c00, Cs, cs, 16u, true);
+        else if (q == 1u) coopMatStoreNV(c01, Cs, cs, 16u, true);
+        else if (q == 2u) coopMatStoreNV(c10, Cs, cs, 16u, true);
+        else coopMatStoreNV(c11, Cs, cs, 16u, true);
+        subgroupMemoryBarrierShared();
+        subgroupBarrier();
+        uint tok = t0 + wc + 16u * j + lt;
+        for (uint e = 0u; e < 8u; e++) {
+            uint r = r0 + wr + 16u * i + lr + e;
+            if (r < pc.n_rows && tok < pc.n_tok) {
+                uint ro = pc.row_out0 + r;
+                float bias = pc.bias_type != VK_NO_BIAS ? bias_at(ro) : 0.0;
+                O[tok * pc.n_out + ro] = Cs[cs + lt * 16u + lr + e] + bias;
             }
-            subgroupBarrier();
         }
+        subgroupBarrier();
+    }
 }

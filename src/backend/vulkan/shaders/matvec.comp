@@ -189,12 +189,30 @@ void main() {
         // would be repeated per token): its x' unit loaded once, then each row
         // decoded and used at once
         vec4 xv[8];
+#ifdef BLOCK32
+        // every row's block fetched before any is decoded: NR blocks' loads
+        // in flight at once (decoding row by row from one staging array
+        // serialised them, one memory latency per row)
+        uint R[NR][BLK_N], al[NR];
+        for (uint rr = 0u; rr < NR; rr++) {
+            uint o = (pc.row_w0 + min(r0 + rr, last)) * pc.row_bytes + u * BLK_BYTES;
+            blk_load(o, R[rr]);
+            al[rr] = o & 2u;
+        }
+        unit_x(min(t0, last_t), u, xv, ss[0]);
+        for (uint rr = 0u; rr < NR; rr++) {
+            float w[32];
+            unit_decode(R[rr], al[rr], w);
+            acc[rr] += unit_dot(w, xv);
+        }
+#else
         unit_x(min(t0, last_t), u, xv, ss[0]);
         for (uint rr = 0u; rr < NR; rr++) {
             float w[32];
             unit_dequant((pc.row_w0 + min(r0 + rr, last)) * pc.row_bytes, u, pc.ne0, w);
             acc[rr] += unit_dot(w, xv);
         }
+#endif
     }
 #endif
 

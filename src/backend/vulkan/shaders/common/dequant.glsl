@@ -15,34 +15,95 @@ float small_float(uint v) {
 }
 
 #if defined(TYPE_Q8_0) || defined(TYPE_Q4_0) || defined(TYPE_Q4_1) || defined(TYPE_Q5_0) || defined(TYPE_Q5_1)
+#define BLOCK32 1
 // The 32-element block types are 18..34 bytes long, so a block starts at an
 // even byte that is 4-aligned or not depending on the block's index: lanes of
-// a subgroup alternate. The block's words are loaded at once into blk_r
-// (from the word holding its first byte; BLK_WORDS covers the block at either
-// alignment, reading at most 4 bytes past its end — the binding's padding),
-// and BLK_W(al, k) is the 32-bit little-endian value at byte k (even, a
-// compile-time constant) of the block: a select, not a branch, between the
-// two alignments, with constant indices so blk_r stays in registers.
+// a subgroup alternate. A block is fetched as words (blk_load: from the word
+// holding its first byte; BLK_WORDS covers the block at either alignment,
+// reading at most 4 bytes past its end — the binding's padding) into an
+// array the caller owns, so loads of several blocks can be in flight before
+// any is decoded (unit_decode). BLK_W(R, al, k) is the 32-bit little-endian
+// value at byte k (even, a compile-time constant) of the block: a select,
+// not a branch, between the two alignments, with constant indices so R
+// stays in registers.
 #if defined(TYPE_Q8_0)
 #define BLK_WORDS 9u
+#define BLK_BYTES 34u
 #elif defined(TYPE_Q4_0)
 #define BLK_WORDS 5u
-#elif defined(TYPE_Q4_1) || defined(TYPE_Q5_0)
+#define BLK_BYTES 18u
+#elif defined(TYPE_Q4_1)
 #define BLK_WORDS 6u
+#define BLK_BYTES 20u
+#elif defined(TYPE_Q5_0)
+#define BLK_WORDS 6u
+#define BLK_BYTES 22u
 #else
 #define BLK_WORDS 7u
+#define BLK_BYTES 24u
 #endif
-uint blk_r[BLK_WORDS + 1u];
-// loads the block at byte offset o (even); returns its alignment (0 or 2)
-uint blk_fetch(uint o) {
+#define BLK_N (BLK_WORDS + 1u)
+// the words of the block at byte offset o (even); its alignment is o & 2
+void blk_load(uint o, out uint R[BLK_N]) {
     uint b = o >> 2;
-    for (uint i = 0u; i < BLK_WORDS; i++) blk_r[i] = Wd[b + i];
-    blk_r[BLK_WORDS] = 0u;
-    return o & 2u;
+    for (uint i = 0u; i < BLK_WORDS; i++) R[i] = Wd[b + i];
+    R[BLK_WORDS] = 0u;
 }
 // the word at byte a of the loaded words (a even, constant)
-#define BLK_AT(a) ((((a) & 2u) == 0u) ? blk_r[(a) >> 2] : ((blk_r[(a) >> 2] >> 16) | (blk_r[((a) >> 2) + 1u] << 16)))
-#define BLK_W(al, k) ((al) == 0u ? BLK_AT(k) : BLK_AT((k) + 2u))
+#define BLK_AT(R, a) ((((a) & 2u) == 0u) ? R[(a) >> 2] : ((R[(a) >> 2] >> 16) | (R[((a) >> 2) + 1u] << 16)))
+#define BLK_W(R, al, k) ((al) == 0u ? BLK_AT(R, k) : BLK_AT(R, (k) + 2u))
+
+// the 32 weights of a fetched block (al: its byte offset & 2)
+void unit_decode(uint R[BLK_N], uint al, out float w[32]) {
+#if defined(TYPE_Q8_0)
+    float d = unpackHalf2x16(BLK_W(R, al, 0u) & 0xFFFFu).x; // d, then qs at bytes 2..33
+    for (uint j = 0u; j < 8u; j++) {
+        uint q = BLK_W(R, al, 2u + 4u * j);
+        for (uint b = 0u; b < 4u; b++) // byte b as signed: (byte ^ 0x80) - 128
+            w[4u * j + b] = d * (small_float(((q >> (8u * b)) & 0xFFu) ^ 0x80u) - 128.0);
+    }
+#elif defined(TYPE_Q4_0) || defined(TYPE_Q4_1)
+#if defined(TYPE_Q4_0)
+    uint h0 = BLK_W(R, al, 0u); // d, then qs at bytes 2..17
+    float d = unpackHalf2x16(h0 & 0xFFFFu).x, m = -8.0 * d;
+    const uint QS = 2u;
+#else
+    vec2 dm = unpackHalf2x16(BLK_W(R, al, 0u)); // d, m, then qs at bytes 4..19
+    float d = dm.x, m = dm.y;
+    const uint QS = 4u;
+#endif
+    for (uint j = 0u; j < 4u; j++) {
+        uint q = BLK_W(R, al, QS + 4u * j);
+        for (uint b = 0u; b < 4u; b++) {
+            uint by = (q >> (8u * b)) & 0xFFu;
+            w[4u * j + b] = d * small_float(by & 15u) + m;
+            w[16u + 4u * j + b] = d * small_float(by >> 4) + m;
+        }
+    }
+#else
+#if defined(TYPE_Q5_0)
+    float d = unpackHalf2x16(BLK_W(R, al, 0u) & 0xFFFFu).x, m = -16.0 * d; // d, qh at 2..5, qs at 6..21
+    uint qh = BLK_W(R, al, 2u);
+    const uint QS = 6u;
+#else
+    vec2 dm = unpackHalf2x16(BLK_W(R, al, 0u)); // d, m, qh at bytes 4..7, qs at 8..23
+    float d = dm.x, m = dm.y;
+    uint qh = BLK_W(R, al, 4u);
+    const uint QS = 8u;
+#endif
+    for (uint j = 0u; j < 4u; j++) {
+        uint q = BLK_W(R, al, QS + 4u * j);
+        for (uint b = 0u; b < 4u; b++) {
+            uint e = 4u * j + b;
+            uint by = (q >> (8u * b)) & 0xFFu;
+            uint lo = (by & 15u) | (((qh >> e) & 1u) << 4);
+            uint hi = (by >> 4) | (((qh >> (e + 16u)) & 1u) << 4);
+            w[e] = d * small_float(lo) + m;
+            w[16u + e] = d * small_float(hi) + m;
+        }
+    }
+#endif
+}
 #endif
 
 void unit_dequant(uint rb, uint u, uint ne0, out float w[32]) {
@@ -61,58 +122,10 @@ void unit_dequant(uint rb, uint u, uint ne0, out float w[32]) {
         }
         w[i] = v;
     }
-#elif defined(TYPE_Q8_0)
-    uint al = blk_fetch(rb + u * 34u); // d, then qs at bytes 2..33
-    float d = unpackHalf2x16(BLK_W(al, 0u) & 0xFFFFu).x;
-    for (uint j = 0u; j < 8u; j++) {
-        uint q = BLK_W(al, 2u + 4u * j);
-        for (uint b = 0u; b < 4u; b++) // byte b as signed: (byte ^ 0x80) - 128
-            w[4u * j + b] = d * (small_float(((q >> (8u * b)) & 0xFFu) ^ 0x80u) - 128.0);
-    }
-#elif defined(TYPE_Q4_0) || defined(TYPE_Q4_1)
-#if defined(TYPE_Q4_0)
-    uint al = blk_fetch(rb + u * 18u); // d, then qs at bytes 2..17
-    uint h0 = BLK_W(al, 0u);
-    float d = unpackHalf2x16(h0 & 0xFFFFu).x, m = -8.0 * d;
-    const uint QS = 2u;
-#else
-    uint al = blk_fetch(rb + u * 20u); // d, m, then qs at bytes 4..19
-    vec2 dm = unpackHalf2x16(BLK_W(al, 0u));
-    float d = dm.x, m = dm.y;
-    const uint QS = 4u;
-#endif
-    for (uint j = 0u; j < 4u; j++) {
-        uint q = BLK_W(al, QS + 4u * j);
-        for (uint b = 0u; b < 4u; b++) {
-            uint by = (q >> (8u * b)) & 0xFFu;
-            w[4u * j + b] = d * small_float(by & 15u) + m;
-            w[16u + 4u * j + b] = d * small_float(by >> 4) + m;
-        }
-    }
-#elif defined(TYPE_Q5_0) || defined(TYPE_Q5_1)
-#if defined(TYPE_Q5_0)
-    uint al = blk_fetch(rb + u * 22u); // d, qh at bytes 2..5, qs at 6..21
-    float d = unpackHalf2x16(BLK_W(al, 0u) & 0xFFFFu).x, m = -16.0 * d;
-    uint qh = BLK_W(al, 2u);
-    const uint QS = 6u;
-#else
-    uint al = blk_fetch(rb + u * 24u); // d, m, qh at bytes 4..7, qs at 8..23
-    vec2 dm = unpackHalf2x16(BLK_W(al, 0u));
-    float d = dm.x, m = dm.y;
-    uint qh = BLK_W(al, 4u);
-    const uint QS = 8u;
-#endif
-    for (uint j = 0u; j < 4u; j++) {
-        uint q = BLK_W(al, QS + 4u * j);
-        for (uint b = 0u; b < 4u; b++) {
-            uint e = 4u * j + b;
-            uint by = (q >> (8u * b)) & 0xFFu;
-            uint lo = (by & 15u) | (((qh >> e) & 1u) << 4);
-            uint hi = (by >> 4) | (((qh >> (e + 16u)) & 1u) << 4);
-            w[e] = d * small_float(lo) + m;
-            w[16u + e] = d * small_float(hi) + m;
-        }
-    }
+#elif defined(BLOCK32)
+    uint o = rb + u * BLK_BYTES, R[BLK_N];
+    blk_load(o, R);
+    unit_decode(R, o & 2u, w);
 #elif defined(TYPE_Q4_K) || defined(TYPE_Q5_K)
 #if defined(TYPE_Q4_K)
     uint o = rb + (u >> 3) * 144u;
