@@ -501,6 +501,16 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     uint64_t tiled_shared = 4u * ((16u + 2u * 32u) * ((uint64_t)D + 1u) + 737u);
     int one_seq = 1;
     for (int t = 1; t < bt->n_tokens && one_seq; t++) one_seq = bt->seq[t] == bt->seq[0];
+    if (b->use_cm && one_seq && bt->n_tokens >= VK_GEMM_MIN_TOK && D % 16 == 0 && D <= 128) {
+        /* a prompt of one sequence on cooperative matrices (attention_cm.comp:
+         * 64 queries per workgroup, at most 42 KiB of shared memory) */
+        pc.chunk = 0;
+        pc.n_chunks = 1;
+        TRY(vk_pipeline_get_mode(b, "attention_cm", 1, (uint32_t)D, &p));
+        VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};
+        TRY(vk_hazard(b, rd, 2, wr, 1));
+        return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, ((uint32_t)bt->n_tokens + 63) / 64);
+    }
     if (one_seq && bt->n_tokens >= VK_GEMM_MIN_TOK && (uint32_t)D <= VK_ATT_TILED_DMAX && D % 4 == 0 &&
         tiled_shared <= b->d.info.max_shared) {
         /* a prompt of one sequence: K/V tiles in shared memory serve 16 queries
