@@ -21,6 +21,10 @@ foreach(t ${VK_WEIGHT_TYPES})
                           "matvec_${tl}|matvec|TYPE_${t}"
                           "matvec_${tl}_sg|matvec|TYPE_${t},USE_SUBGROUP")
 endforeach()
+foreach(t Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K)
+  string(TOLOWER ${t} tl)
+  list(APPEND VK_VARIANTS "matvec_sx_${tl}|matvec_sx|TYPE_${t}")
+endforeach()
 foreach(t F32 F16 BF16)
   string(TOLOWER ${t} tl)
   list(APPEND VK_VARIANTS "matvec_${tl}_w|matvec|TYPE_${t},WIDE"

@@ -338,6 +338,8 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     b->no_subgroup = o->no_subgroup || !b->d.info.subgroup_arith;
     const char *cm = getenv("VKLLM_VK_COOPMAT"); /* "0": the portable GEMM on any device (comparisons) */
     b->use_cm = b->d.info.coopmat_nv && !(cm && !strcmp(cm, "0"));
+    const char *sx = getenv("VKLLM_VK_MATVEC_SX");
+    b->mv_plain = sx && !strcmp(sx, "0");
     uint64_t lim = b->d.info.max_storage_range;
     if (lim > (1ull << 31)) lim = 1ull << 31; /* shaders use 32-bit byte offsets */
     if (o->max_binding_mb > 0 && ((uint64_t)o->max_binding_mb << 20) < lim) lim = (uint64_t)o->max_binding_mb << 20;

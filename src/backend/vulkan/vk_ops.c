@@ -136,6 +136,27 @@ static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, co
     for (int i = 0; i < in->n_extra; i++) rd[1 + i] = in->extra_rd[i];
     TRY(vk_hazard(b, rd, 1 + in->n_extra, wr, 1));
     const uint32_t nr_wg = b->mv_nr, seg = VK_MAX_GROUPS * nr_wg;
+    if (n_tok == 1 && !b->no_subgroup && !vk_float_type(w->type) && w->ne0 <= VK_MVX_MAXE && w->ne0 % 4 == 0 &&
+        !b->mv_plain) {
+        /* one token, quantized weights: x' staged in shared memory (matvec_sx.comp) */
+        char name[32];
+        snprintf(name, sizeof name, "matvec_sx_%s", vk_type_tag(w->type));
+        VkPipeline p;
+        TRY(vk_pipeline_get_mode(b, name, 1, in->mode | 256u << 16, &p));
+        const uint32_t sseg = VK_MAX_GROUPS * VK_MVX_ROWS;
+        for (int i = 0; i < w->n_shards; i++) {
+            const vk_shard *s = &w->shards[i];
+            vk_bind bind[5] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b, in->b4};
+            for (uint32_t r0 = 0; r0 < (uint32_t)s->rows; r0 += sseg) {
+                uint32_t nr = (uint32_t)s->rows - r0 < sseg ? (uint32_t)s->rows - r0 : sseg;
+                pc_matvec pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0, (uint32_t)w->ne1, 1u,
+                                (uint32_t)w->row_bytes, bias_type, in->norm_type, in->eps};
+                b->prof_bytes = (uint64_t)nr * w->row_bytes;
+                TRY(vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (nr + VK_MVX_ROWS - 1) / VK_MVX_ROWS, 1));
+            }
+        }
+        return VKLLM_OK;
+    }
     for (int i = 0; i < w->n_shards; i++) {
         const vk_shard *s = &w->shards[i];
         int wide = vk_float_type(w->type) && w->row_bytes % 16 == 0 && s->off % 16 == 0;

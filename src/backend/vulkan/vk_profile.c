@@ -41,6 +41,8 @@ vkllm_status vk_profile_init(vk_backend *b) {
     b->q_val = mem_calloc(VK_PROF_QUERIES, sizeof *b->q_val);
     if (!b->q_op || !b->q_bytes || !b->q_val) return err_set(VKLLM_ERR_NOMEM, "vulkan: out of memory");
     b->prof_ok = 1;
+    const char *e = getenv("VKLLM_VK_PROFILE_BYTES");
+    b->prof_by_bytes = e && !strcmp(e, "1");
     return VKLLM_OK;
 }
 
@@ -69,7 +71,15 @@ void vk_profile_after_dispatch(vk_backend *b) {
         b->prof_untimed++;
         return;
     }
-    int op = vk_profile_op(b, b->prof_name ? b->prof_name : "?");
+    /* VKLLM_VK_PROFILE_BYTES=1: matmuls apart by the weight bytes they read
+     * (so each weight shape gets its row: tuning on a device) */
+    char key[32];
+    const char *name = b->prof_name ? b->prof_name : "?";
+    if (bytes && b->prof_by_bytes) {
+        snprintf(key, sizeof key, "%.20s %lluK", name, (unsigned long long)((bytes >> 10) % 10000000));
+        name = key;
+    }
+    int op = vk_profile_op(b, name);
     if (op < 0) {
         b->prof_untimed++;
         return;

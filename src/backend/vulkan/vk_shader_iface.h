@@ -31,6 +31,11 @@
 /* most tokens per matvec workgroup (specialization constant 0); more tokens
  * take several workgroup rows */
 #define VK_MV_NT_MAX 8u
+/* matvec_sx.comp (one token, quantized weights, subgroup arithmetic): rows
+ * per workgroup of 256 threads, and the longest row (x' staged in shared
+ * memory as f32: 32 KiB) */
+#define VK_MVX_ROWS 16u
+#define VK_MVX_MAXE 8192u
 #define VK_MV_NORM 1u
 #define VK_MV_GLU 2u
 #define VK_MV_ACC 4u

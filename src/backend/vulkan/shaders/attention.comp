@@ -44,6 +44,14 @@ layout(push_constant) uniform PC {
 shared float q_s[VK_WG * VK_ATT_DPT];
 shared float p_s[VK_WG];
 shared uint base_s[VK_WG];
+// A known, even head dim up to 128 stages each chunk of PCH positions' K and
+// V in shared memory first (rows padded to HD + 1 floats: no bank
+// conflicts), the loads of the whole chunk issued together: one memory
+// latency per chunk instead of one per few positions (decode is latency-bound).
+const bool KV_TILE = HD != 0u && HD <= 128u && (HD & 1u) == 0u;
+const uint PCH = HD <= 64u ? 64u : 32u; // positions per chunk (64 floats x 2 x 64 or 128 dims fit in 33 KiB)
+const uint TSZ = HD <= 128u ? PCH * (HD + 1u) : 1u; // nothing staged past 128 dims
+shared float ks_t[TSZ], vs_t[TSZ];
 #endif
 
 float kc_at(uint i) {
@@ -257,6 +265,34 @@ void main() {
     }
 }
 #else
+// K and V of positions base_s[0 .. n_c) into ks_t / vs_t (KV_TILE)
+void stage_kv(uint n_c) {
+    uint tid = gl_LocalInvocationID.x;
+    const uint ROW = HD + 1u;
+    if (pc.kv_type == 1u) {
+        const uint WPR = HD / 2u; // f16: words per row (bases are even)
+        for (uint k = 0u; k < (PCH * WPR + VK_WG - 1u) / VK_WG; k++) {
+            uint e = tid + VK_WG * k, i = e / WPR, dw = e % WPR;
+            if (i < n_c) {
+                uint w = (base_s[i] >> 1) + dw;
+                vec2 kk = unpackHalf2x16(Kc[w]), vv = unpackHalf2x16(Vc[w]);
+                ks_t[i * ROW + 2u * dw] = kk.x;
+                ks_t[i * ROW + 2u * dw + 1u] = kk.y;
+                vs_t[i * ROW + 2u * dw] = vv.x;
+                vs_t[i * ROW + 2u * dw + 1u] = vv.y;
+            }
+        }
+        return;
+    }
+    for (uint k = 0u; k < (PCH * HD + VK_WG - 1u) / VK_WG; k++) {
+        uint e = tid + VK_WG * k, i = e / HD, d = e % HD;
+        if (i < n_c) {
+            ks_t[i * ROW + d] = k_elem(base_s[i], d);
+            vs_t[i * ROW + d] = vc_at(base_s[i], d);
+        }
+    }
+}
+
 void main() {
     uint tid = gl_LocalInvocationID.x;
     uint h = gl_WorkGroupID.x, t = gl_WorkGroupID.y;
@@ -280,6 +316,36 @@ void main() {
 #else
     uint j_begin = 0u, j_end = p + 1u;
 #endif
+    if (KV_TILE) {
+        for (uint c0 = j_begin; c0 < j_end; c0 += PCH) {
+            uint n_c = min(PCH, j_end - c0);
+            if (tid < PCH) base_s[tid] = tid < n_c ? kv_base(s, c0 + tid, row, kh, D) : 0u;
+            barrier();
+            stage_kv(n_c);
+            barrier();
+            float sc = -3.0e38;
+            if (tid < n_c) {
+                float a = 0.0;
+                for (uint d = 0u; d < HD; d++) a += q_s[d] * ks_t[tid * (HD + 1u) + d];
+                sc = a * pc.scale;
+            }
+            float m_new = max(m, wg_max(sc));
+            float pj = tid < n_c ? exp(sc - m_new) : 0.0;
+            float alpha = exp(m - m_new);
+            l = l * alpha + wg_sum(pj);
+            p_s[tid] = pj;
+            barrier();
+            for (uint k = 0u; k < VK_ATT_DPT; k++) {
+                uint d = tid + k * VK_WG;
+                if (d >= D) break;
+                float a = acc[k] * alpha;
+                for (uint i = 0u; i < n_c; i++) a += p_s[i] * vs_t[i * (HD + 1u) + d];
+                acc[k] = a;
+            }
+            m = m_new;
+            barrier();
+        }
+    } else
     for (uint c0 = j_begin; c0 < j_end; c0 += VK_WG) {
         uint j = c0 + tid;
         float sc = -3.0e38;

@@ -1,0 +1,148 @@
+#version 450
+// matvec_sx.comp — matvec.comp's one-token case for quantized weights, with
+// the same fused stages (MODE: VK_MV_NORM / VK_MV_GLU input, VK_MV_ACC
+// output; bindings and push constants as matvec.comp) but x' staged once per
+// workgroup in shared memory: x' = norm(x) or silu(x) * up is built by all
+// threads (coalesced 16-byte loads), then each subgroup takes whole rows,
+// its lanes consecutive 32-element units, and reduces a row with one
+// subgroupAdd. matvec.comp reloads x (and the norm weight or up) per thread
+// for every few rows: for 4-bit weights that was ~3.5 times the weight
+// bytes, and it bounded the speed; here x costs one load per VK_MVX_ROWS
+// rows. Two rows at a time per subgroup keep both rows' block loads in
+// flight; the first two blocks are fetched before x' is staged. The host
+// takes this kernel when ne0 <= VK_MVX_MAXE and subgroup arithmetic exists
+// (any subgroup size).
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#include "../vk_shader_iface.h"
+
+layout(local_size_x = 256) in;
+layout(constant_id = 1) const uint MODE = 0u;
+
+layout(std430, binding = 0) readonly buffer WBuf { uint Wd[]; };
+layout(std430, binding = 1) readonly buffer XBuf4 { vec4 X4[]; };
+layout(std430, binding = 2) buffer OBuf { float O[]; };
+layout(std430, binding = 3) readonly buffer BBuf { uint Bw[]; };
+layout(std430, binding = 4) readonly buffer NBuf { uint Nw[]; };
+layout(std430, binding = 4) readonly buffer NBuf4 { vec4 N4[]; };
+
+layout(push_constant) uniform PC {
+    uint ne0, n_rows, row_w0, row_out0, n_out, n_tok, row_bytes, bias_type, norm_type;
+    float eps;
+} pc;
+
+#include "common/bytes.glsl"
+#include "common/dequant.glsl"
+
+float half_word(uint w, uint i) { return unpackHalf2x16((w >> ((i & 1u) * 16u)) & 0xFFFFu).x; }
+float bf16_word(uint w, uint i) { return uintBitsToFloat(((w >> ((i & 1u) * 16u)) & 0xFFFFu) << 16); }
+float bias_at(uint r) {
+    if (pc.bias_type == 0u) return uintBitsToFloat(Bw[r]);
+    if (pc.bias_type == 1u) return half_word(Bw[r >> 1], r);
+    return bf16_word(Bw[r >> 1], r);
+}
+float norm_at(uint i) {
+    if (pc.norm_type == 0u) return uintBitsToFloat(Nw[i]);
+    if (pc.norm_type == 1u) return half_word(Nw[i >> 1], i);
+    return bf16_word(Nw[i >> 1], i);
+}
+vec4 silu4(vec4 g) { return g / (1.0 + exp(-g)); }
+
+shared vec4 xs4[VK_MVX_MAXE / 4u]; // x' (f32)
+shared float red[256];             // per-subgroup partial sums of x^2
+
+// row r's unit u dotted with x' (the block fetched first, then decoded)
+#if defined(BLOCK32)
+#define FETCH(R, r, u) blk_load((pc.row_w0 + (r)) * pc.row_bytes + (u) * BLK_BYTES, R)
+#define ALIGN_OF(r, u) (((pc.row_w0 + (r)) * pc.row_bytes + (u) * BLK_BYTES) & 2u)
+#endif
+
+float unit_dot_x(float w[32], uint u) {
+    float s = 0.0;
+    for (uint j = 0u; j < 8u; j++)
+        s += dot(vec4(w[4u * j], w[4u * j + 1u], w[4u * j + 2u], w[4u * j + 3u]), xs4[u * 8u + j]);
+    return s;
+}
+
+void main() {
+    uint tid = gl_LocalInvocationID.x;
+    uint sg = gl_SubgroupID, ns = gl_NumSubgroups, sl = gl_SubgroupInvocationID, sz = gl_SubgroupSize;
+    uint r0 = gl_WorkGroupID.x * VK_MVX_ROWS;
+
+    uint nu = unit_count(pc.ne0), last = pc.n_rows - 1u;
+#if defined(BLOCK32)
+    // the first blocks of this subgroup's first two rows are fetched before
+    // x' is built: their memory latency overlaps the staging
+    uint Pa[BLK_N], Pb[BLK_N];
+    bool pre = sg < VK_MVX_ROWS && r0 + sg < pc.n_rows && sl < nu;
+    if (pre) {
+        FETCH(Pa, r0 + sg, sl);
+        FETCH(Pb, min(r0 + sg + ns, last), sl);
+    }
+#endif
+
+    float ss = 0.0;
+    uint n4 = pc.ne0 / 4u;
+    for (uint i = tid; i < n4; i += 256u) {
+        vec4 xr = X4[i], v = xr;
+        ss += dot(xr, xr);
+        if ((MODE & VK_MV_NORM) != 0u) {
+            uint c = 4u * i;
+            v *= pc.norm_type == 0u ? N4[i] : vec4(norm_at(c), norm_at(c + 1u), norm_at(c + 2u), norm_at(c + 3u));
+        }
+        if ((MODE & VK_MV_GLU) != 0u) v = silu4(xr) * N4[i];
+        xs4[i] = v;
+    }
+    float scale = 1.0;
+    if ((MODE & VK_MV_NORM) != 0u) {
+        float s = subgroupAdd(ss);
+        if (subgroupElect()) red[sg] = s;
+    }
+    barrier();
+    if ((MODE & VK_MV_NORM) != 0u) {
+        float q = 0.0;
+        for (uint i = 0u; i < ns; i++) q += red[i];
+        scale = 1.0 / sqrt(q / float(pc.ne0) + pc.eps);
+    }
+
+    for (uint ra = sg; ra < VK_MVX_ROWS; ra += 2u * ns) {
+        uint rb = ra + ns;
+        if (r0 + ra >= pc.n_rows) break; // subgroup-uniform
+        uint wa = r0 + ra, wb = min(r0 + rb, last);
+        float acc_a = 0.0, acc_b = 0.0;
+        for (uint u = sl; u < nu; u += sz) {
+            float w[32];
+#if defined(BLOCK32)
+            uint Ra[BLK_N], Rb[BLK_N];
+            if (pre && ra == sg && u == sl) {
+                Ra = Pa;
+                Rb = Pb;
+            } else {
+                FETCH(Ra, wa, u);
+                FETCH(Rb, wb, u);
+            }
+            unit_decode(Ra, ALIGN_OF(wa, u), w);
+            acc_a += unit_dot_x(w, u);
+            unit_decode(Rb, ALIGN_OF(wb, u), w);
+            acc_b += unit_dot_x(w, u);
+#else
+            unit_dequant((pc.row_w0 + wa) * pc.row_bytes, u, pc.ne0, w);
+            acc_a += unit_dot_x(w, u);
+            unit_dequant((pc.row_w0 + wb) * pc.row_bytes, u, pc.ne0, w);
+            acc_b += unit_dot_x(w, u);
+#endif
+        }
+        float sa = subgroupAdd(acc_a), sb = subgroupAdd(acc_b);
+        if (subgroupElect()) {
+            for (uint k = 0u; k < 2u; k++) {
+                uint rr = k == 0u ? ra : rb;
+                if (rr >= VK_MVX_ROWS || r0 + rr >= pc.n_rows) continue;
+                uint ro = pc.row_out0 + r0 + rr;
+                float s = (k == 0u ? sa : sb) * scale;
+                if (pc.bias_type != VK_NO_BIAS) s += bias_at(ro);
+                if ((MODE & VK_MV_ACC) != 0u) s += O[ro];
+                O[ro] = s;
+            }
+        }
+    }
+}
