@@ -137,7 +137,7 @@ static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, co
     TRY(vk_hazard(b, rd, 1 + in->n_extra, wr, 1));
     const uint32_t nr_wg = b->mv_nr, seg = VK_MAX_GROUPS * nr_wg;
     if (n_tok == 1 && !b->no_subgroup && !vk_float_type(w->type) && w->ne0 <= VK_MVX_MAXE && w->ne0 % 4 == 0 &&
-        !b->mv_plain) {
+        !b->mv_plain && VK_MVX_SHARED <= b->d.info.max_shared) {
         /* one token, quantized weights: x' staged in shared memory (matvec_sx.comp) */
         char name[32];
         snprintf(name, sizeof name, "matvec_sx_%s", vk_type_tag(w->type));
@@ -547,8 +547,14 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
         TRY(vk_hazard(b, rd, 2, wr, 1));
         return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, ((uint32_t)bt->n_tokens + 15) / 16);
     }
+    /* the per-token kernels specialised on D stage K/V chunks in shared memory
+     * (attention.comp: 48 positions up to 64 dims, 24 up to 128, two f32
+     * tiles of D + 1 floats a row, beside 3 KiB of other state); a device with
+     * less shared memory takes the generic kernel (D = 0) */
+    uint64_t dec_shared = 8u * (D <= 64 ? 48u : 24u) * ((uint64_t)D + 1u) + 3072u;
+    uint32_t hd = (D <= 128 && dec_shared <= b->d.info.max_shared) || D > 128 ? (uint32_t)D : 0u;
     if (pc.n_chunks < 2) {
-        TRY(vk_pipeline_get_mode(b, "attention", 1, (uint32_t)D, &p));
+        TRY(vk_pipeline_get_mode(b, "attention", 1, hd, &p));
         VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};
         TRY(vk_hazard(b, rd, 2, wr, 1));
         return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens);
@@ -559,7 +565,7 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     uint64_t cnt_bytes = (uint64_t)bt->n_tokens * (uint64_t)n_heads * 4;
     TRY(vk_att_scratch(b, part_bytes, cnt_bytes));
     vk_bind part = {b->att_part.buf, 0, part_bytes}, cnt = {b->att_cnt.buf, 0, cnt_bytes};
-    TRY(vk_pipeline_get_mode(b, "attention_split", 1, (uint32_t)D, &p));
+    TRY(vk_pipeline_get_mode(b, "attention_split", 1, hd, &p));
     VkBuffer rd[4] = {q->b.buf, kv->b.buf, part.buf, cnt.buf}, wr[3] = {out->b.buf, part.buf, cnt.buf};
     TRY(vk_hazard(b, rd, 4, wr, 3));
     vk_bind sbind[7] = {vk_bb(out), vk_bb(q), vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), b->info, part, cnt};

@@ -32,10 +32,12 @@
  * take several workgroup rows */
 #define VK_MV_NT_MAX 8u
 /* matvec_sx.comp (one token, quantized weights, subgroup arithmetic): rows
- * per workgroup of 256 threads, and the longest row (x' staged in shared
- * memory as f32: 32 KiB) */
+ * per workgroup of 256 threads, the longest row (x' staged in shared memory
+ * as f32: 30 KiB, so with the rest it fits lavapipe's 32 KiB) and the
+ * shared memory it needs (the host checks the device's limit) */
 #define VK_MVX_ROWS 16u
-#define VK_MVX_MAXE 8192u
+#define VK_MVX_MAXE 7680u
+#define VK_MVX_SHARED (4u * VK_MVX_MAXE + 256u)
 #define VK_MV_NORM 1u
 #define VK_MV_GLU 2u
 #define VK_MV_ACC 4u

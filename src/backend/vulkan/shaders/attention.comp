@@ -49,7 +49,7 @@ shared uint base_s[VK_WG];
 // conflicts), the loads of the whole chunk issued together: one memory
 // latency per chunk instead of one per few positions (decode is latency-bound).
 const bool KV_TILE = HD != 0u && HD <= 128u && (HD & 1u) == 0u;
-const uint PCH = HD <= 64u ? 64u : 32u; // positions per chunk (64 floats x 2 x 64 or 128 dims fit in 33 KiB)
+const uint PCH = HD <= 64u ? 48u : 24u; // positions per chunk: K and V take at most 25 KiB
 const uint TSZ = HD <= 128u ? PCH * (HD + 1u) : 1u; // nothing staged past 128 dims
 shared float ks_t[TSZ], vs_t[TSZ];
 #endif

@@ -49,7 +49,7 @@ float norm_at(uint i) {
 vec4 silu4(vec4 g) { return g / (1.0 + exp(-g)); }
 
 shared vec4 xs4[VK_MVX_MAXE / 4u]; // x' (f32)
-shared float red[256];             // per-subgroup partial sums of x^2
+shared float red[64];              // per-subgroup partial sums of x^2 (subgroups of 4+ lanes)
 
 // row r's unit u dotted with x' (the block fetched first, then decoded)
 #if defined(BLOCK32)
