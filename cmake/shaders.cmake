@@ -11,7 +11,8 @@ set(VK_WEIGHT_TYPES F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K)
 set(VK_VARIANTS
   "rmsnorm|rmsnorm|" "rope|rope|" "rope_kv|rope_kv|" "kv_write|kv_write|" "attention|attention|"
   "attention_split|attention|SPLIT" "attention_tiled|attention|TILED"
-  "attention_cm|attention_cm|"
+  "attention_cm|attention_cm|" "attention_sg|attention|USE_SUBGROUP"
+  "attention_split_sg|attention|SPLIT,USE_SUBGROUP"
   "silu_mul|silu_mul|" "add|add|" "gather_rows|gather_rows|" "argmax|argmax|")
 foreach(t ${VK_WEIGHT_TYPES})
   string(TOLOWER ${t} tl)

@@ -5,8 +5,9 @@
  * blocks, a mixed batch of query tokens at chunk edges, prompts of one
  * sequence (the tiled many-token kernel), and single-token
  * decode passes at many context lengths; f32, f16 and Q8_0 caches, head dims 64 and 36.
- * One configuration runs on a backend with profiling on (its table goes to
- * stderr at destroy), so the profiler runs under the sanitizers too.
+ * One configuration runs without subgroup operations, one on a backend with
+ * profiling on (its table goes to stderr at destroy), so the profiler runs
+ * under the sanitizers too.
  * Outputs are poisoned with NaN; tolerances next to the checks. */
 #include "vk_harness.h"
 #include "backend/vulkan/vk_shader_iface.h"
@@ -147,6 +148,9 @@ int main(void) {
     VKH_OK(vk_backend_create_opts(&po, &vkp));
     run(cpu, vkp, &rng, 36, DTYPE_F32); /* 36: not a multiple of the 8-wide dot */
     vkp->vt->destroy(vkp);
+    backend *vkn = vkh_open(0, 1); /* shared-memory reductions: the kernels without subgroup ops */
+    run(cpu, vkn, &rng, 64, DTYPE_F16);
+    vkn->vt->destroy(vkn);
     vk->vt->destroy(vk);
     cpu->vt->destroy(cpu);
     return test_finish();

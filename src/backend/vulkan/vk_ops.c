@@ -419,8 +419,7 @@ static vkllm_status vk_rope_kv_write(backend *base, bk_buf *q, int n_heads, bk_k
  * VK_ATT_CHUNK_GRAIN positions (short chunks keep each workgroup's chain of
  * V loads short), at most VK_ATT_MAX_CHUNKS of them. n_chunks 1 = no split. */
 #define VK_ATT_CHUNK_GRAIN 16u
-#define VK_ATT_TARGET_GROUPS 1024u
-#define VK_ATT_MAX_CHUNKS 32u
+#define VK_ATT_TARGET_GROUPS 4096u
 #define VK_ATT_SPLIT_MAX_PAIRS 2048u
 
 static uint32_t vk_ceil_to(uint32_t x, uint32_t m) { return (x + m - 1) / m * m; }
@@ -554,7 +553,7 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     uint64_t dec_shared = 8u * (D <= 64 ? 48u : 24u) * ((uint64_t)D + 1u) + 3072u;
     uint32_t hd = (D <= 128 && dec_shared <= b->d.info.max_shared) || D > 128 ? (uint32_t)D : 0u;
     if (pc.n_chunks < 2) {
-        TRY(vk_pipeline_get_mode(b, "attention", 1, hd, &p));
+        TRY(vk_pipeline_get_mode(b, b->no_subgroup ? "attention" : "attention_sg", 1, hd, &p));
         VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};
         TRY(vk_hazard(b, rd, 2, wr, 1));
         return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens);
@@ -565,7 +564,7 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     uint64_t cnt_bytes = (uint64_t)bt->n_tokens * (uint64_t)n_heads * 4;
     TRY(vk_att_scratch(b, part_bytes, cnt_bytes));
     vk_bind part = {b->att_part.buf, 0, part_bytes}, cnt = {b->att_cnt.buf, 0, cnt_bytes};
-    TRY(vk_pipeline_get_mode(b, "attention_split", 1, hd, &p));
+    TRY(vk_pipeline_get_mode(b, b->no_subgroup ? "attention_split" : "attention_split_sg", 1, hd, &p));
     VkBuffer rd[4] = {q->b.buf, kv->b.buf, part.buf, cnt.buf}, wr[3] = {out->b.buf, part.buf, cnt.buf};
     TRY(vk_hazard(b, rd, 4, wr, 3));
     vk_bind sbind[7] = {vk_bb(out), vk_bb(q), vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), b->info, part, cnt};

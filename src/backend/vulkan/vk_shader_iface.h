@@ -47,6 +47,8 @@
 
 /* attention: most dims per thread (head_dim <= VK_WG * VK_ATT_DPT). */
 #define VK_ATT_DPT 8
+/* split attention: most chunks of positions per (token, head) */
+#define VK_ATT_MAX_CHUNKS 128u
 /* attention for many tokens (TILED): the largest head dim it takes. */
 #define VK_ATT_TILED_DMAX 128u
 

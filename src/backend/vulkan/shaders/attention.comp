@@ -29,6 +29,7 @@ layout(std430, binding = 4) readonly buffer IBuf { int Info[]; };
 layout(std430, binding = 5) coherent buffer PBuf { float P[]; };  // partials [n_tok][n_heads][n_chunks][D+2]
 layout(std430, binding = 6) coherent buffer CBuf { uint Cnt[]; }; // finished chunks per (token, head), 0 between passes
 shared uint last_s;
+shared float cw_s[VK_ATT_MAX_CHUNKS]; // the merge's weight per chunk
 #endif
 
 layout(push_constant) uniform PC {
@@ -402,14 +403,30 @@ void main() {
     if (last_s == 0u) return;
     memoryBarrierBuffer();
     uint nc = min(pc.n_chunks, p / pc.chunk + 1u); // chunks past the position stayed empty
-    float M = -3.0e38;
-    for (uint z = 0u; z < nc; z++) M = max(M, P[pb + z * W + D]);
-    float L = 0.0;
-    for (uint z = 0u; z < nc; z++) L += P[pb + z * W + D + 1u] * exp(P[pb + z * W + D] - M);
+    // the chunks' max and sum across the threads (one chunk each, a few when
+    // there are more chunks than threads: no serial chain of loads), the
+    // weights exp(m_z - M) / L through shared memory, then each output dim
+    // sums its chunks 8 loads at a time
+    float mz = -3.0e38;
+    for (uint z = tid; z < nc; z += VK_WG) mz = max(mz, P[pb + z * W + D]);
+    float M = wg_max(mz);
+    float lz = 0.0;
+    for (uint z = tid; z < nc; z += VK_WG) lz += P[pb + z * W + D + 1u] * exp(P[pb + z * W + D] - M);
+    float inv = 1.0 / wg_sum(lz);
+    for (uint z = tid; z < nc && z < VK_ATT_MAX_CHUNKS; z += VK_WG) cw_s[z] = exp(P[pb + z * W + D] - M) * inv;
+    barrier();
     for (uint d = tid; d < D; d += VK_WG) {
         float sv = 0.0;
-        for (uint z = 0u; z < nc; z++) sv += P[pb + z * W + d] * exp(P[pb + z * W + D] - M);
-        O[qb + d] = sv / L;
+        uint z = 0u;
+        for (; z + 8u <= nc; z += 8u) {
+            float v0 = P[pb + z * W + d], v1 = P[pb + (z + 1u) * W + d], v2 = P[pb + (z + 2u) * W + d];
+            float v3 = P[pb + (z + 3u) * W + d], v4 = P[pb + (z + 4u) * W + d], v5 = P[pb + (z + 5u) * W + d];
+            float v6 = P[pb + (z + 6u) * W + d], v7 = P[pb + (z + 7u) * W + d];
+            sv += cw_s[z] * v0 + cw_s[z + 1u] * v1 + cw_s[z + 2u] * v2 + cw_s[z + 3u] * v3 + cw_s[z + 4u] * v4 +
+                  cw_s[z + 5u] * v5 + cw_s[z + 6u] * v6 + cw_s[z + 7u] * v7;
+        }
+        for (; z < nc; z++) sv += cw_s[z] * P[pb + z * W + d];
+        O[qb + d] = sv;
     }
     if (tid == 0u) Cnt[t * pc.n_heads + h] = 0u; // zero again for the next pass
 #else
