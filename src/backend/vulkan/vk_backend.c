@@ -312,22 +312,25 @@ static backend_vt vk_vt = {
 };
 static int vk_vt_ready;
 
-/* The matvec shape: VK_MV_WG threads (VK_MV_WG_Q for quantized weights, whose
+/* The matvec shape: VK_MV_WG threads (VK_MV_WG1 for float weights and one
+ * token, VK_MV_WG_Q for quantized weights, whose
  * threads each take a whole 32-element unit: 64 cover a 2048-wide row) x
  * VK_MV_NR rows, or VKLLM_VK_MATVEC="WG,NR" for both (for tuning on a device:
  * WG a power of two from 32 to 256 and a multiple of the subgroup size, NR
  * 1..8; anything else keeps the defaults). */
 static void vk_matvec_shape(vk_backend *b) {
     b->mv_wg = VK_MV_WG;
+    b->mv_wg1 = VK_MV_WG1;
     b->mv_wg_q = VK_MV_WG_Q;
     b->mv_nr = VK_MV_NR;
     uint32_t sg = b->d.info.subgroup_size ? b->d.info.subgroup_size : 1;
     if (b->mv_wg_q % sg) b->mv_wg_q = b->mv_wg;
+    if (b->mv_wg1 % sg) b->mv_wg1 = b->mv_wg;
     const char *e = getenv("VKLLM_VK_MATVEC");
     unsigned wg, nr;
     if (!e || sscanf(e, "%u,%u", &wg, &nr) != 2) return;
     if (wg < 32 || wg > 256 || (wg & (wg - 1)) || wg % sg || nr < 1 || nr > 8) return;
-    b->mv_wg = b->mv_wg_q = wg;
+    b->mv_wg = b->mv_wg1 = b->mv_wg_q = wg;
     b->mv_nr = nr;
 }
 

@@ -100,7 +100,9 @@ typedef struct vk_backend {
     int prof_by_bytes; /* VKLLM_VK_PROFILE_BYTES=1: profile rows per weight size */
     int mv_plain; /* VKLLM_VK_MATVEC_SX=0: matvec.comp for quantized one-token matvecs too (comparisons, tests) */
     int use_cm; /* gemm_cm.comp for prompts: d.info.coopmat_nv, unless VKLLM_VK_COOPMAT=0 */
-    uint32_t mv_wg, mv_wg_q, mv_nr; /* matvec workgroup size (float / quantized weights), rows per workgroup */
+    /* matvec threads per workgroup (float weights, float weights for one
+     * token, quantized weights) and rows per workgroup */
+    uint32_t mv_wg, mv_wg1, mv_wg_q, mv_nr;
     uint64_t weight_limit; /* bytes a weight binding may span */
 
     VkDescriptorSetLayout dsl;

@@ -169,7 +169,7 @@ static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, co
         snprintf(name, sizeof name, "matvec_%s%s%s", vk_type_tag(w->type), wide ? "_w" : "",
                  b->no_subgroup ? "" : "_sg");
         VkPipeline p;
-        uint32_t wg = vk_float_type(w->type) ? b->mv_wg : b->mv_wg_q;
+        uint32_t wg = !vk_float_type(w->type) ? b->mv_wg_q : nt == 1 ? b->mv_wg1 : b->mv_wg;
         TRY(vk_pipeline_get_mode(b, name, nt, in->mode | wg << 16, &p));
         vk_bind bind[5] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b, in->b4};
         for (uint32_t r0 = 0; r0 < (uint32_t)s->rows; r0 += seg) {
