@@ -535,10 +535,15 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
         tiled_shared <= b->d.info.max_shared) {
         /* a prompt of one sequence: K/V tiles in shared memory serve 16 queries
          * at a time. Batches mixing sequences take the per-token kernel: on
-         * lavapipe the tiled kernel's several-sequences loop gave NaN for
-         * tiles of two sequences with long (1300 and 3000 position) contexts,
-         * not understood yet (tests/backend/vk_attention_long.c's mixed batch
-         * reproduces it when this check is dropped). */
+         * lavapipe the tiled kernel's several-sequences loop leaves rows
+         * unwritten (still the NaN poison) for tiles of several sequences with
+         * long (1300 and 3000 position) contexts: only the threads of the one
+         * lavapipe subgroup whose rows sit at their sequence's last position
+         * reach the final stores (an unconditional marker store at the end
+         * shows it); one flattened loop over all sequences' tiles instead of
+         * two nested ones behaves the same. Not understood yet;
+         * tests/backend/vk_attention_long.c's mixed batch reproduces it when
+         * this check is dropped. */
         pc.chunk = 0;
         pc.n_chunks = 1;
         TRY(vk_pipeline_get_mode(b, "attention_tiled", 1, (uint32_t)D, &p));
