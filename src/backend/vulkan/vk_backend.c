@@ -341,6 +341,11 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     b->no_subgroup = o->no_subgroup || !b->d.info.subgroup_arith;
     const char *cm = getenv("VKLLM_VK_COOPMAT"); /* "0": the portable GEMM on any device (comparisons) */
     b->use_cm = b->d.info.coopmat_nv && !(cm && !strcmp(cm, "0"));
+    /* VKLLM_VK_GEMM_MIN=N (16..4096): the GEMM from N tokens (small batches
+     * on the matvec instead: a comparison to make on each device) */
+    const char *gm = getenv("VKLLM_VK_GEMM_MIN");
+    b->gemm_min = VK_GEMM_MIN_TOK;
+    if (gm && atoi(gm) >= VK_GEMM_MIN_TOK && atoi(gm) <= 4096) b->gemm_min = atoi(gm);
     const char *sx = getenv("VKLLM_VK_MATVEC_SX");
     b->mv_plain = sx && !strcmp(sx, "0");
     uint64_t lim = b->d.info.max_storage_range;

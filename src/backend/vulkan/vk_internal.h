@@ -99,6 +99,7 @@ typedef struct vk_backend {
     int max_binding_mb, no_subgroup;
     int prof_by_bytes; /* VKLLM_VK_PROFILE_BYTES=1: profile rows per weight size */
     int mv_plain; /* VKLLM_VK_MATVEC_SX=0: matvec.comp for quantized one-token matvecs too (comparisons, tests) */
+    int gemm_min; /* matmuls of this many tokens or more take the GEMM: VK_GEMM_MIN_TOK, or VKLLM_VK_GEMM_MIN */
     int use_cm; /* gemm_cm.comp for prompts: d.info.coopmat_nv, unless VKLLM_VK_COOPMAT=0 */
     /* matvec threads per workgroup (float weights, float weights for one
      * token, quantized weights) and rows per workgroup */

@@ -126,7 +126,7 @@ typedef struct vk_mv_in {
     int n_extra;
 } vk_mv_in;
 
-/* Up to VK_GEMM_MIN_TOK - 1 tokens (decode, small batches): matvec.comp,
+/* Up to b->gemm_min - 1 tokens (decode, small batches): matvec.comp,
  * b->mv_nr rows x up to VK_MV_NT_MAX tokens per workgroup; float weights
  * whose rows and shard start are 16-byte aligned take the WIDE variant
  * (16-byte loads). Sizes were checked by the caller. */
@@ -237,12 +237,12 @@ static vkllm_status vk_matmul(backend *base, bk_buf *out, const bk_weight *w, co
     uint32_t bias_type = VK_NO_BIAS;
     vk_bind bias_b = {0};
     TRY(vk_mm_check(b, "matmul", out, w, x, bias, n_rows, &bias_type, &bias_b));
-    if (n_rows >= VK_GEMM_MIN_TOK) return vk_gemm(b, out, w, x, bias_type, bias_b, n_rows);
+    if (n_rows >= b->gemm_min) return vk_gemm(b, out, w, x, bias_type, bias_b, n_rows);
     vk_mv_in in = {0};
     return vk_matvec(b, out, w, x, bias_type, bias_b, &in, n_rows);
 }
 
-/* Fused for fewer than VK_GEMM_MIN_TOK tokens (the matvec kernel); longer
+/* Fused for fewer than b->gemm_min tokens (the matvec kernel); longer
  * prompts compose the plain ops. */
 static vkllm_status vk_matmul_fused(backend *base, bk_buf *out, const bk_weight *w, const bk_buf *x,
                                     const bk_weight *bias, int n_rows, const bk_fuse *f) {
@@ -254,9 +254,9 @@ static vkllm_status vk_matmul_fused(backend *base, bk_buf *out, const bk_weight 
         return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: matmul_fused '%s': norm and glu together", w->name);
     if (out == x || (f->glu_up && out == f->glu_up))
         return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: matmul_fused '%s': out aliases an input", w->name);
-    if (n_rows >= VK_GEMM_MIN_TOK)
+    if (n_rows >= b->gemm_min)
         return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: matmul_fused '%s': %d rows (fewer than %d only)", w->name,
-                       n_rows, VK_GEMM_MIN_TOK);
+                       n_rows, b->gemm_min);
     vk_mv_in in = {.mode = f->accumulate ? VK_MV_ACC : 0, .eps = f->eps};
     if (f->norm) {
         const bk_weight *nw = f->norm;
