@@ -484,6 +484,18 @@ void vk_att_scratch_release(vk_backend *b, int all) {
     }
 }
 
+/* A prompt kernel (one dispatch, no split): workgroups of `per_group` queries per head. */
+static vkllm_status vk_att_prompt(vk_backend *b, const char *name, uint32_t per_group, bk_buf *out, const bk_buf *q,
+                                  const bk_kv *kv, vk_bind *bind, pc_attention *pc, uint32_t n_heads) {
+    pc->chunk = 0;
+    pc->n_chunks = 1;
+    VkPipeline p;
+    TRY(vk_pipeline_get_mode(b, name, 1, pc->head_dim, &p));
+    VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};
+    TRY(vk_hazard(b, rd, 2, wr, 1));
+    return vk_dispatch(b, p, bind, 5, pc, sizeof *pc, n_heads, (pc->n_tok + per_group - 1) / per_group);
+}
+
 static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, const bk_kv *kv, int layer, int n_heads,
                                  float scale) {
     vk_backend *b = (vk_backend *)base;
@@ -521,16 +533,10 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     uint64_t tiled_shared = 4u * ((16u + 2u * 32u) * ((uint64_t)D + 1u) + 737u);
     int one_seq = 1;
     for (int t = 1; t < bt->n_tokens && one_seq; t++) one_seq = bt->seq[t] == bt->seq[0];
-    if (b->use_cm && one_seq && bt->n_tokens >= VK_GEMM_MIN_TOK && D % 16 == 0 && D <= 128) {
+    if (b->use_cm && one_seq && bt->n_tokens >= VK_GEMM_MIN_TOK && D % 16 == 0 && D <= 128)
         /* a prompt of one sequence on cooperative matrices (attention_cm.comp:
          * 64 queries per workgroup, at most 42 KiB of shared memory) */
-        pc.chunk = 0;
-        pc.n_chunks = 1;
-        TRY(vk_pipeline_get_mode(b, "attention_cm", 1, (uint32_t)D, &p));
-        VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};
-        TRY(vk_hazard(b, rd, 2, wr, 1));
-        return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, ((uint32_t)bt->n_tokens + 63) / 64);
-    }
+        return vk_att_prompt(b, "attention_cm", 64, out, q, kv, bind, &pc, (uint32_t)n_heads);
     if (one_seq && bt->n_tokens >= VK_GEMM_MIN_TOK && (uint32_t)D <= VK_ATT_TILED_DMAX && D % 4 == 0 &&
         tiled_shared <= b->d.info.max_shared) {
         /* a prompt of one sequence: K/V tiles in shared memory serve 16 queries
@@ -544,12 +550,7 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
          * two nested ones behaves the same. Not understood yet;
          * tests/backend/vk_attention_long.c's mixed batch reproduces it when
          * this check is dropped. */
-        pc.chunk = 0;
-        pc.n_chunks = 1;
-        TRY(vk_pipeline_get_mode(b, "attention_tiled", 1, (uint32_t)D, &p));
-        VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};
-        TRY(vk_hazard(b, rd, 2, wr, 1));
-        return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, ((uint32_t)bt->n_tokens + 15) / 16);
+        return vk_att_prompt(b, "attention_tiled", 16, out, q, kv, bind, &pc, (uint32_t)n_heads);
     }
     /* the per-token kernels specialised on D stage K/V chunks in shared memory
      * (attention.comp: 48 positions up to 64 dims, 24 up to 128, two f32
