@@ -2,7 +2,8 @@
  * positions), where the backend splits the positions of each (token, head)
  * into chunks and merges the partials (flash-decoding), against the CPU
  * backend: GQA, three sequences of different lengths in scattered cache
- * blocks, a mixed batch of query tokens at chunk edges, prompts of one
+ * blocks, a mixed batch of query tokens at chunk edges, a batch with long
+ * runs of one sequence between short ones (the prompt kernel per run), prompts of one
  * sequence (the tiled many-token kernel), and single-token
  * decode passes at many context lengths; f32, f16 and Q8_0 caches, head dims 64 and 36.
  * One configuration runs without subgroup operations, one on a backend with
@@ -84,9 +85,12 @@ static void check_queries(ctx *c, uint64_t *rng, int n, const int32_t *pos, cons
      * an f16 or Q8_0 cache rounds K/V on both sides (possibly one f16 ulp apart):
      * 5e-4 + 1e-3; prompts of one sequence on cooperative matrices round q, K,
      * V and the probabilities to f16: 3e-3 + 3e-3 */
-    int f16 = c->kv_type != DTYPE_F32, one_seq = 1;
-    for (int i = 1; i < n; i++) one_seq &= seq[i] == seq[0];
-    int cm = vk_backend_coopmat(c->be[1]) && n >= VK_GEMM_MIN_TOK && one_seq && c->hd % 16 == 0;
+    int f16 = c->kv_type != DTYPE_F32, long_run = 0; /* a run of VK_GEMM_MIN_TOK tokens of one sequence */
+    for (int i = 0, r = 0; i < n; i++) {
+        r = i > 0 && seq[i] == seq[i - 1] ? r + 1 : 1;
+        if (r >= VK_GEMM_MIN_TOK) long_run = 1;
+    }
+    int cm = vk_backend_coopmat(c->be[1]) && long_run && c->hd % 16 == 0;
     size_t at;
     double e = vkh_worst(res[1], res[0], nq, cm ? 3e-3 : f16 ? 5e-4 : 2e-5, cm ? 3e-3 : f16 ? 1e-3 : 1e-4, &at);
     size_t tok = at / (N_HEADS * (size_t)c->hd);
@@ -113,6 +117,16 @@ static void run(backend *cpu, backend *vk, uint64_t *rng, int hd, uint32_t kv_ty
     int32_t mpos[] = {0, 1, 63, 64, 65, 127, 128, 255, 256, 1500, 2999, 1299, 128, 1023, 69, 5};
     int32_t mseq[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2};
     check_queries(&c, rng, (int)(sizeof mpos / sizeof mpos[0]), mpos, mseq, "mixed batch");
+    /* a batch with long runs of one sequence between short ones: the runs of
+     * 20 and 17 take the prompt kernel at their offsets, the rest the per-token one */
+    int32_t rpos[42], rseq[42];
+    for (int i = 0; i < 20; i++) rpos[i] = 2000 + i, rseq[i] = 0;
+    int32_t mid_pos[3] = {5, 700, 1299};
+    for (int i = 0; i < 3; i++) rpos[20 + i] = mid_pos[i], rseq[20 + i] = 1;
+    for (int i = 0; i < 17; i++) rpos[23 + i] = 40 + i, rseq[23 + i] = 2;
+    rpos[40] = 10, rseq[40] = 0;
+    rpos[41] = 2999, rseq[41] = 0;
+    check_queries(&c, rng, 42, rpos, rseq, "runs of one sequence");
     /* a prompt of one sequence (the tiled kernel): 40 positions deep in slot 0,
      * then one query at 2999 with 15 at position 5 (most K/V tiles masked) */
     int32_t ppos[40], pseq[40];

@@ -496,26 +496,25 @@ static vkllm_status vk_att_prompt(vk_backend *b, const char *name, uint32_t per_
     return vk_dispatch(b, p, bind, 5, pc, sizeof *pc, n_heads, (pc->n_tok + per_group - 1) / per_group);
 }
 
-static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, const bk_kv *kv, int layer, int n_heads,
-                                 float scale) {
-    vk_backend *b = (vk_backend *)base;
-    TRY(vk_op_ready(b, "attention"));
+/* Attention of batch tokens t0 .. t0 + n - 1 (the caller checked the sizes):
+ * the sub-batch is bound at its offset in q and out and its positions and
+ * sequences at their offsets in the batch info, so every kernel sees tokens
+ * 0 .. n - 1. */
+static vkllm_status vk_att_range(vk_backend *b, bk_buf *out, const bk_buf *q, const bk_kv *kv, int layer,
+                                 int n_heads, float scale, int t0, int n) {
     const bk_batch *bt = b->batch;
     int D = kv->d.head_dim;
-    if (layer < 0 || layer >= kv->d.n_layers || n_heads <= 0 || n_heads % kv->d.n_kv_heads || D > VK_WG * VK_ATT_DPT ||
-        n_heads > 65535)
-        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: attention: layer %d, %d heads over %d kv heads, head dim %d",
-                       layer, n_heads, kv->d.n_kv_heads, D);
-    TRY(vk_fits("attention", "q", q, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
-    TRY(vk_fits("attention", "out", out, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
-    TRY(vk_check_kv(b, kv, "attention", 1));
-    pc_attention pc = {(uint32_t)bt->n_tokens, (uint32_t)n_heads, (uint32_t)kv->d.n_kv_heads, (uint32_t)D,
+    uint64_t tok_bytes = (uint64_t)n_heads * (uint64_t)D * 4;
+    pc_attention pc = {(uint32_t)n, (uint32_t)n_heads, (uint32_t)kv->d.n_kv_heads, (uint32_t)D,
                        (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks, vk_kv_code(kv), scale,
-                       b->off_pos, b->off_seq, b->off_bt, 0, 1};
-    vk_bind bind[5] = {vk_bb(out), vk_bb(q), vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), b->info};
+                       b->off_pos + (uint32_t)t0, b->off_seq + (uint32_t)t0, b->off_bt, 0, 1};
+    vk_bind ob = {out->b.buf, (uint64_t)t0 * tok_bytes, (uint64_t)n * tok_bytes};
+    vk_bind qb = {q->b.buf, (uint64_t)t0 * tok_bytes, (uint64_t)n * tok_bytes};
+    vk_bind bind[5] = {ob, qb, vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), b->info};
+    const int32_t *pos = bt->pos + t0, *seq = bt->seq + t0;
     uint32_t max_len = 0;
-    for (int t = 0; t < bt->n_tokens; t++)
-        if ((uint32_t)bt->pos[t] + 1 > max_len) max_len = (uint32_t)bt->pos[t] + 1;
+    for (int t = 0; t < n; t++)
+        if ((uint32_t)pos[t] + 1 > max_len) max_len = (uint32_t)pos[t] + 1;
     /* planned for the context rounded up to a power of two, so that decode
      * steps keep the same commands (and their recording, vk_record.c) until
      * the context doubles; chunks past a token's position stay empty */
@@ -524,7 +523,7 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
         plan_len = VK_WG;
         while (plan_len < max_len) plan_len *= 2;
     }
-    vk_att_split_plan((uint64_t)bt->n_tokens * (uint64_t)n_heads, plan_len, &pc.chunk, &pc.n_chunks);
+    vk_att_split_plan((uint64_t)n * (uint64_t)n_heads, plan_len, &pc.chunk, &pc.n_chunks);
     if (pc.n_chunks < 2) pc.chunk = 0; /* unused without the split */
     VkPipeline p;
     /* shared memory of attention_tiled (attention.comp) for this head dim: q, K,
@@ -532,12 +531,12 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
      * (16 x 33), row state, positions, bases, sequences and reduce.glsl's buffer */
     uint64_t tiled_shared = 4u * ((16u + 2u * 32u) * ((uint64_t)D + 1u) + 737u);
     int one_seq = 1;
-    for (int t = 1; t < bt->n_tokens && one_seq; t++) one_seq = bt->seq[t] == bt->seq[0];
-    if (b->use_cm && one_seq && bt->n_tokens >= VK_GEMM_MIN_TOK && D % 16 == 0 && D <= 128)
+    for (int t = 1; t < n && one_seq; t++) one_seq = seq[t] == seq[0];
+    if (b->use_cm && one_seq && n >= VK_GEMM_MIN_TOK && D % 16 == 0 && D <= 128)
         /* a prompt of one sequence on cooperative matrices (attention_cm.comp:
          * 64 queries per workgroup, at most 42 KiB of shared memory) */
         return vk_att_prompt(b, "attention_cm", 64, out, q, kv, bind, &pc, (uint32_t)n_heads);
-    if (one_seq && bt->n_tokens >= VK_GEMM_MIN_TOK && (uint32_t)D <= VK_ATT_TILED_DMAX && D % 4 == 0 &&
+    if (one_seq && n >= VK_GEMM_MIN_TOK && (uint32_t)D <= VK_ATT_TILED_DMAX && D % 4 == 0 &&
         tiled_shared <= b->d.info.max_shared) {
         /* a prompt of one sequence: K/V tiles in shared memory serve 16 queries
          * at a time. Batches mixing sequences take the per-token kernel: on
@@ -562,19 +561,56 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
         TRY(vk_pipeline_get_mode(b, b->no_subgroup ? "attention" : "attention_sg", 1, hd, &p));
         VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};
         TRY(vk_hazard(b, rd, 2, wr, 1));
-        return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens);
+        return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)n);
     }
     /* flash-decoding: partials per chunk of positions, merged by the last
      * workgroup of each (token, head) (counts zeroed between passes) */
-    uint64_t part_bytes = (uint64_t)bt->n_tokens * (uint64_t)n_heads * pc.n_chunks * ((uint64_t)D + 2) * 4;
-    uint64_t cnt_bytes = (uint64_t)bt->n_tokens * (uint64_t)n_heads * 4;
+    uint64_t part_bytes = (uint64_t)n * (uint64_t)n_heads * pc.n_chunks * ((uint64_t)D + 2) * 4;
+    uint64_t cnt_bytes = (uint64_t)n * (uint64_t)n_heads * 4;
     TRY(vk_att_scratch(b, part_bytes, cnt_bytes));
     vk_bind part = {b->att_part.buf, 0, part_bytes}, cnt = {b->att_cnt.buf, 0, cnt_bytes};
     TRY(vk_pipeline_get_mode(b, b->no_subgroup ? "attention_split" : "attention_split_sg", 1, hd, &p));
     VkBuffer rd[4] = {q->b.buf, kv->b.buf, part.buf, cnt.buf}, wr[3] = {out->b.buf, part.buf, cnt.buf};
     TRY(vk_hazard(b, rd, 4, wr, 3));
-    vk_bind sbind[7] = {vk_bb(out), vk_bb(q), vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), b->info, part, cnt};
-    return vk_dispatch_3d(b, p, sbind, 7, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)bt->n_tokens, pc.n_chunks);
+    vk_bind sbind[7] = {ob, qb, vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), b->info, part, cnt};
+    return vk_dispatch_3d(b, p, sbind, 7, &pc, sizeof pc, (uint32_t)n_heads, (uint32_t)n, pc.n_chunks);
+}
+
+/* Attention over the batch. A batch mixing sequences is cut into runs of
+ * consecutive tokens of one sequence: runs of VK_GEMM_MIN_TOK or more take the
+ * prompt kernels (K/V tiles shared by their queries), what lies between them
+ * the per-token kernels. (The tiled kernel's own loop over several sequences
+ * misbehaves on lavapipe, see vk_att_range.) One run covers a whole batch of
+ * one sequence, and a batch without long runs is one range. */
+static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, const bk_kv *kv, int layer, int n_heads,
+                                 float scale) {
+    vk_backend *b = (vk_backend *)base;
+    TRY(vk_op_ready(b, "attention"));
+    const bk_batch *bt = b->batch;
+    int D = kv->d.head_dim;
+    if (layer < 0 || layer >= kv->d.n_layers || n_heads <= 0 || n_heads % kv->d.n_kv_heads || D > VK_WG * VK_ATT_DPT ||
+        n_heads > 65535)
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: attention: layer %d, %d heads over %d kv heads, head dim %d",
+                       layer, n_heads, kv->d.n_kv_heads, D);
+    TRY(vk_fits("attention", "q", q, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
+    TRY(vk_fits("attention", "out", out, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
+    TRY(vk_check_kv(b, kv, "attention", 1));
+    uint64_t align = b->d.info.min_storage_align > 4 ? b->d.info.min_storage_align : 4;
+    int n = bt->n_tokens;
+    if (n < 2 * VK_GEMM_MIN_TOK || ((uint64_t)n_heads * (uint64_t)D * 4) % align)
+        return vk_att_range(b, out, q, kv, layer, n_heads, scale, 0, n); /* no room for a long run beside others */
+    int gap = 0; /* first token not yet dispatched */
+    for (int t = 0; t < n;) {
+        int e = t + 1;
+        while (e < n && bt->seq[e] == bt->seq[t]) e++;
+        if (e - t >= VK_GEMM_MIN_TOK && e - t < n) {
+            if (t > gap) TRY(vk_att_range(b, out, q, kv, layer, n_heads, scale, gap, t - gap));
+            TRY(vk_att_range(b, out, q, kv, layer, n_heads, scale, t, e - t));
+            gap = e;
+        }
+        t = e;
+    }
+    return gap < n ? vk_att_range(b, out, q, kv, layer, n_heads, scale, gap, n - gap) : VKLLM_OK;
 }
 
 static vkllm_status vk_binary(vk_backend *b, const char *op, bk_buf *out, const bk_buf *a, const bk_buf *bb, size_t n) {
