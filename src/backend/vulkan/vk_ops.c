@@ -539,7 +539,8 @@ static vkllm_status vk_att_range(vk_backend *b, bk_buf *out, const bk_buf *q, co
     if (one_seq && n >= VK_GEMM_MIN_TOK && (uint32_t)D <= VK_ATT_TILED_DMAX && D % 4 == 0 &&
         tiled_shared <= b->d.info.max_shared) {
         /* a prompt of one sequence: K/V tiles in shared memory serve 16 queries
-         * at a time. Batches mixing sequences take the per-token kernel: on
+         * at a time. Ranges mixing sequences take the per-token kernel (the
+         * caller cuts a batch into runs of one sequence first): on
          * lavapipe the tiled kernel's several-sequences loop leaves rows
          * unwritten (still the NaN poison) for tiles of several sequences with
          * long (1300 and 3000 position) contexts: only the threads of the one
