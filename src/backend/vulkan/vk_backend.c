@@ -340,7 +340,8 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     b->max_binding_mb = o->max_binding_mb;
     b->no_subgroup = o->no_subgroup || !b->d.info.subgroup_arith;
     const char *cm = getenv("VKLLM_VK_COOPMAT"); /* "0": the portable GEMM on any device (comparisons) */
-    b->use_cm = b->d.info.coopmat_nv && !(cm && !strcmp(cm, "0"));
+    /* gemm_cm.comp and attention_cm.comp take up to 42 KiB of shared memory */
+    b->use_cm = b->d.info.coopmat_nv && b->d.info.max_shared >= 43008u && !(cm && !strcmp(cm, "0"));
     /* VKLLM_VK_GEMM_MIN=N (16..4096): the GEMM from N tokens (small batches
      * on the matvec instead: a comparison to make on each device) */
     const char *gm = getenv("VKLLM_VK_GEMM_MIN");
