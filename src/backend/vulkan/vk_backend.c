@@ -13,8 +13,10 @@
 #include "core/err.h"
 #include "core/mem.h"
 
-static VkDeviceSize vk_align(const vk_backend *b) {
-    return b->d.info.min_storage_align > 4 ? b->d.info.min_storage_align : 4;
+/* Whether environment variable `name` is set to "0" (a switch turned off). */
+static int vk_env_zero(const char *name) {
+    const char *v = getenv(name);
+    return v && !strcmp(v, "0");
 }
 
 static void vk_destroy(backend *base) {
@@ -70,7 +72,7 @@ static vkllm_status vk_weight_plan(vk_backend *b, bk_weight *w, VkDeviceSize *to
         s->row0 = i * per;
         s->rows = w->ne1 - s->row0 < per ? w->ne1 - s->row0 : per;
         uint64_t bytes = (uint64_t)s->rows * w->row_bytes, range;
-        if (!ckmath_align(bytes, 4, &range) || !ckmath_add(range, 4, &range) || !ckmath_align(off, vk_align(b), &off))
+        if (!ckmath_align(bytes, 4, &range) || !ckmath_add(range, 4, &range) || !ckmath_align(off, vk_storage_align(b), &off))
             return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: weight '%s' too large", w->name);
         s->off = off;
         s->range = range;
@@ -190,7 +192,7 @@ static vkllm_status vk_kv_alloc(backend *base, const bk_kv_desc *d, bk_kv **out)
     uint64_t lb = (uint64_t)d->n_kv_heads * (uint64_t)d->head_dim, stride, total;
     lb = d->type == DTYPE_Q8_0 ? (lb / 32 * 34 + 3) / 4 * 4 : lb * (d->type == DTYPE_F16 ? 2 : 4);
     int ok = ckmath_mul(lb, (uint64_t)d->block_size, &lb) && ckmath_mul(lb, (uint64_t)d->n_blocks, &lb) &&
-             ckmath_align(lb, vk_align(b), &stride) && ckmath_mul(stride, 2 * (uint64_t)d->n_layers, &total);
+             ckmath_align(lb, vk_storage_align(b), &stride) && ckmath_mul(stride, 2 * (uint64_t)d->n_layers, &total);
     if (!ok || lb > b->d.info.max_storage_range)
         return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: kv cache: %llu bytes per layer exceed the binding limit %llu",
                        (unsigned long long)lb, (unsigned long long)b->d.info.max_storage_range);
@@ -339,16 +341,15 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     vk_matvec_shape(b);
     b->max_binding_mb = o->max_binding_mb;
     b->no_subgroup = o->no_subgroup || !b->d.info.subgroup_arith;
-    const char *cm = getenv("VKLLM_VK_COOPMAT"); /* "0": the portable GEMM on any device (comparisons) */
-    /* gemm_cm.comp and attention_cm.comp take up to 42 KiB of shared memory */
-    b->use_cm = b->d.info.coopmat_nv && b->d.info.max_shared >= 43008u && !(cm && !strcmp(cm, "0"));
+    /* gemm_cm.comp and attention_cm.comp take up to 42 KiB of shared memory;
+     * VKLLM_VK_COOPMAT=0: the portable GEMM on any device (comparisons) */
+    b->use_cm = b->d.info.coopmat_nv && b->d.info.max_shared >= 43008u && !vk_env_zero("VKLLM_VK_COOPMAT");
     /* VKLLM_VK_GEMM_MIN=N (16..4096): the GEMM from N tokens (small batches
      * on the matvec instead: a comparison to make on each device) */
     const char *gm = getenv("VKLLM_VK_GEMM_MIN");
-    b->gemm_min = VK_GEMM_MIN_TOK;
-    if (gm && atoi(gm) >= VK_GEMM_MIN_TOK && atoi(gm) <= 4096) b->gemm_min = atoi(gm);
-    const char *sx = getenv("VKLLM_VK_MATVEC_SX");
-    b->mv_plain = sx && !strcmp(sx, "0");
+    int gmin = gm ? atoi(gm) : 0;
+    b->gemm_min = gmin >= VK_GEMM_MIN_TOK && gmin <= 4096 ? gmin : VK_GEMM_MIN_TOK;
+    b->mv_plain = vk_env_zero("VKLLM_VK_MATVEC_SX");
     uint64_t lim = b->d.info.max_storage_range;
     if (lim > (1ull << 31)) lim = 1ull << 31; /* shaders use 32-bit byte offsets */
     if (o->max_binding_mb > 0 && ((uint64_t)o->max_binding_mb << 20) < lim) lim = (uint64_t)o->max_binding_mb << 20;

@@ -160,6 +160,11 @@ typedef struct vk_backend {
     int n_prof;
 } vk_backend;
 
+/* The alignment of a storage binding's offset on this device (at least 4). */
+static inline VkDeviceSize vk_storage_align(const vk_backend *b) {
+    return b->d.info.min_storage_align > 4 ? b->d.info.min_storage_align : 4;
+}
+
 /* vk_memory.c */
 vkllm_status vk_buffer_create(vk_backend *b, VkDeviceSize size, int host_visible, const char *what,
                               vk_buffer *out);

@@ -139,7 +139,7 @@ vkllm_status vk_buffer_download(vk_backend *b, const vk_buffer *src, VkDeviceSiz
 }
 
 vkllm_status vk_arena_push(vk_backend *b, const void *data, size_t n, vk_bind *out) {
-    VkDeviceSize align = b->d.info.min_storage_align > 4 ? b->d.info.min_storage_align : 4;
+    VkDeviceSize align = vk_storage_align(b);
     size_t need = n ? n : 4;
     for (;;) {
         if (b->cur_arena < b->n_arena) {

@@ -135,28 +135,11 @@ static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, co
     VkBuffer rd[3] = {x->b.buf}, wr[1] = {out->b.buf};
     for (int i = 0; i < in->n_extra; i++) rd[1 + i] = in->extra_rd[i];
     TRY(vk_hazard(b, rd, 1 + in->n_extra, wr, 1));
-    const uint32_t nr_wg = b->mv_nr, seg = VK_MAX_GROUPS * nr_wg;
-    if (n_tok == 1 && !b->no_subgroup && !vk_float_type(w->type) && w->ne0 <= VK_MVX_MAXE && w->ne0 % 4 == 0 &&
-        !b->mv_plain && VK_MVX_SHARED <= b->d.info.max_shared) {
-        /* one token, quantized weights: x' staged in shared memory (matvec_sx.comp) */
-        char name[32];
-        snprintf(name, sizeof name, "matvec_sx_%s", vk_type_tag(w->type));
-        VkPipeline p;
-        TRY(vk_pipeline_get_mode(b, name, 1, in->mode | 256u << 16, &p));
-        const uint32_t sseg = VK_MAX_GROUPS * VK_MVX_ROWS;
-        for (int i = 0; i < w->n_shards; i++) {
-            const vk_shard *s = &w->shards[i];
-            vk_bind bind[5] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b, in->b4};
-            for (uint32_t r0 = 0; r0 < (uint32_t)s->rows; r0 += sseg) {
-                uint32_t nr = (uint32_t)s->rows - r0 < sseg ? (uint32_t)s->rows - r0 : sseg;
-                pc_matvec pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0, (uint32_t)w->ne1, 1u,
-                                (uint32_t)w->row_bytes, bias_type, in->norm_type, in->eps};
-                b->prof_bytes = (uint64_t)nr * w->row_bytes;
-                TRY(vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (nr + VK_MVX_ROWS - 1) / VK_MVX_ROWS, 1));
-            }
-        }
-        return VKLLM_OK;
-    }
+    /* one token of quantized weights: x' staged in shared memory, VK_MVX_ROWS
+     * rows per workgroup (matvec_sx.comp) */
+    int sx = n_tok == 1 && !b->no_subgroup && !vk_float_type(w->type) && w->ne0 <= VK_MVX_MAXE && w->ne0 % 4 == 0 &&
+             !b->mv_plain && VK_MVX_SHARED <= b->d.info.max_shared;
+    const uint32_t nr_wg = sx ? VK_MVX_ROWS : b->mv_nr, seg = VK_MAX_GROUPS * nr_wg;
     for (int i = 0; i < w->n_shards; i++) {
         const vk_shard *s = &w->shards[i];
         int wide = vk_float_type(w->type) && w->row_bytes % 16 == 0 && s->off % 16 == 0;
@@ -166,10 +149,14 @@ static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, co
         uint32_t nt = !wide ? 1u : (uint32_t)n_tok < VK_MV_NT_MAX ? (uint32_t)n_tok : VK_MV_NT_MAX;
         uint32_t gy = ((uint32_t)n_tok + nt - 1) / nt;
         char name[32];
-        snprintf(name, sizeof name, "matvec_%s%s%s", vk_type_tag(w->type), wide ? "_w" : "",
-                 b->no_subgroup ? "" : "_sg");
+        if (sx)
+            snprintf(name, sizeof name, "matvec_sx_%s", vk_type_tag(w->type));
+        else
+            snprintf(name, sizeof name, "matvec_%s%s%s", vk_type_tag(w->type), wide ? "_w" : "",
+                     b->no_subgroup ? "" : "_sg");
         VkPipeline p;
-        uint32_t wg = !vk_float_type(w->type) ? b->mv_wg_q : nt == 1 ? b->mv_wg1 : b->mv_wg;
+        /* matvec_sx's 256 threads are fixed in the shader */
+        uint32_t wg = sx ? 0u : !vk_float_type(w->type) ? b->mv_wg_q : nt == 1 ? b->mv_wg1 : b->mv_wg;
         TRY(vk_pipeline_get_mode(b, name, nt, in->mode | wg << 16, &p));
         vk_bind bind[5] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b, in->b4};
         for (uint32_t r0 = 0; r0 < (uint32_t)s->rows; r0 += seg) {
@@ -557,7 +544,7 @@ static vkllm_status vk_att_range(vk_backend *b, bk_buf *out, const bk_buf *q, co
      * tiles of D + 1 floats a row, beside 3 KiB of other state); a device with
      * less shared memory takes the generic kernel (D = 0) */
     uint64_t dec_shared = 8u * (D <= 64 ? 48u : 24u) * ((uint64_t)D + 1u) + 3072u;
-    uint32_t hd = (D <= 128 && dec_shared <= b->d.info.max_shared) || D > 128 ? (uint32_t)D : 0u;
+    uint32_t hd = D > 128 || dec_shared <= b->d.info.max_shared ? (uint32_t)D : 0u;
     if (pc.n_chunks < 2) {
         TRY(vk_pipeline_get_mode(b, b->no_subgroup ? "attention" : "attention_sg", 1, hd, &p));
         VkBuffer rd[2] = {q->b.buf, kv->b.buf}, wr[1] = {out->b.buf};
@@ -596,9 +583,8 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     TRY(vk_fits("attention", "q", q, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
     TRY(vk_fits("attention", "out", out, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
     TRY(vk_check_kv(b, kv, "attention", 1));
-    uint64_t align = b->d.info.min_storage_align > 4 ? b->d.info.min_storage_align : 4;
     int n = bt->n_tokens;
-    if (n < 2 * VK_GEMM_MIN_TOK || ((uint64_t)n_heads * (uint64_t)D * 4) % align)
+    if (n < 2 * VK_GEMM_MIN_TOK || ((uint64_t)n_heads * (uint64_t)D * 4) % vk_storage_align(b))
         return vk_att_range(b, out, q, kv, layer, n_heads, scale, 0, n); /* no room for a long run beside others */
     int gap = 0; /* first token not yet dispatched */
     for (int t = 0; t < n;) {
