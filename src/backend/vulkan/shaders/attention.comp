@@ -60,14 +60,6 @@ float kc_at(uint i) {
     return uintBitsToFloat(Kc[i]);
 }
 
-// Q8_0: value d of the head whose first block starts at byte base
-#define KV_Q8_AT(buf, base, d) q8_value(buf[((base) + ((d) >> 5) * 34u) >> 2],                    \
-    buf[((base) + ((d) >> 5) * 34u + 2u + ((d) & 31u)) >> 2], (base) + ((d) >> 5) * 34u, ((d) & 31u))
-float q8_value(uint wd, uint wq, uint boff, uint j) {
-    float sc = unpackHalf2x16(wd >> ((boff & 2u) * 8u)).x;
-    uint off = boff + 2u + j;
-    return sc * float(bitfieldExtract(int(wq), int((off & 3u) * 8u), 8));
-}
 
 float vc_at(uint base, uint d) {
     if (pc.kv_type == 2u) return KV_Q8_AT(Vc, base, d);

@@ -42,6 +42,7 @@ layout(push_constant) uniform PC {
 } pc;
 
 #include "common/kv.glsl"
+#include "common/words.glsl"
 
 const uint QT = 64u, KT = 64u, ND = HD / 16u;
 const uint SK4 = HD / 8u + 1u; // row stride of the K/V (and q) tiles in uvec4: 16 bytes of padding
@@ -54,16 +55,6 @@ shared uint tpos[QT], tbase[KT], tmax;
 #define CM_A fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define CM_C fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
 
-uvec4 pack8(vec4 a, vec4 b) {
-    return uvec4(packHalf2x16(a.xy), packHalf2x16(a.zw), packHalf2x16(b.xy), packHalf2x16(b.zw));
-}
-
-// value d of the Q8_0 head whose first block starts at byte base
-float q8_at(uint buf_w0, uint buf_w1, uint boff, uint j) {
-    float sc = unpackHalf2x16(buf_w0 >> ((boff & 2u) * 8u)).x;
-    uint off = boff + 2u + j;
-    return sc * float(bitfieldExtract(int(buf_w1), int((off & 3u) * 8u), 8));
-}
 
 // dims 8c .. 8c+7 of the K (v == false) or V row starting at base (an
 // element index, or a byte offset for Q8_0) as 8 halves
@@ -75,12 +66,10 @@ uvec4 kv_chunk(bool v, uint base, uint c) {
     float e[8];
     for (uint i = 0u; i < 8u; i++) {
         uint d = 8u * c + i;
-        if (pc.kv_type == 0u) {
+        if (pc.kv_type == 0u)
             e[i] = uintBitsToFloat(v ? Vc[base + d] : Kc[base + d]);
-        } else {
-            uint bo = base + (d >> 5) * 34u, qo = bo + 2u + (d & 31u);
-            e[i] = v ? q8_at(Vc[bo >> 2], Vc[qo >> 2], bo, d & 31u) : q8_at(Kc[bo >> 2], Kc[qo >> 2], bo, d & 31u);
-        }
+        else
+            e[i] = v ? KV_Q8_AT(Vc, base, d) : KV_Q8_AT(Kc, base, d);
     }
     return pack8(vec4(e[0], e[1], e[2], e[3]), vec4(e[4], e[5], e[6], e[7]));
 }

@@ -28,12 +28,8 @@ layout(push_constant) uniform PC {
 #include "common/bytes.glsl"
 #include "common/dequant.glsl"
 
-float bias_at(uint r) {
-    if (pc.bias_type == 0u) return uintBitsToFloat(Bw[r]);
-    uint h = (Bw[r >> 1] >> ((r & 1u) * 16u)) & 0xFFFFu;
-    if (pc.bias_type == 1u) return unpackHalf2x16(h).x;
-    return uintBitsToFloat(h << 16);
-}
+#include "common/words.glsl"
+float bias_at(uint r) { return TYPED_WORD_AT(Bw, pc.bias_type, r); }
 
 const uint BK = 64u;            // elements of K per step (two units)
 shared vec4 Ws4[BK * 16u];      // [k][row / 4]: 64 rows

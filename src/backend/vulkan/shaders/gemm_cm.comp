@@ -41,12 +41,8 @@ layout(push_constant) uniform PC {
 #include "common/bytes.glsl"
 #include "common/dequant.glsl"
 
-float bias_at(uint r) {
-    if (pc.bias_type == 0u) return uintBitsToFloat(Bw[r]);
-    uint h = (Bw[r >> 1] >> ((r & 1u) * 16u)) & 0xFFFFu;
-    if (pc.bias_type == 1u) return unpackHalf2x16(h).x;
-    return uintBitsToFloat(h << 16);
-}
+#include "common/words.glsl"
+float bias_at(uint r) { return TYPED_WORD_AT(Bw, pc.bias_type, r); }
 
 const uint BM = VK_GEMM_CM_ROWS, BN = VK_GEMM_CM_TOK, BK = 64u;
 // row stride of both tiles: 9 uvec4 = 72 halves = 144 bytes (loads need
@@ -58,11 +54,6 @@ shared float Cs[8u * 256u]; // one 16x16 staging tile per subgroup, column-major
 
 #define CM_A fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define CM_C fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
-
-// 8 floats as 8 halves
-uvec4 pack8(vec4 a, vec4 b) {
-    return uvec4(packHalf2x16(a.xy), packHalf2x16(a.zw), packHalf2x16(b.xy), packHalf2x16(b.zw));
-}
 
 // ---- the registers between a step's loads and its shared-memory stores
 #if defined(TYPE_F32) || defined(TYPE_F16) || defined(TYPE_BF16)

@@ -53,21 +53,9 @@ layout(push_constant) uniform PC {
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #endif
 
-// 16-bit value i of a word array (little-endian halves)
-float half_word(uint w, uint i) { return unpackHalf2x16((w >> ((i & 1u) * 16u)) & 0xFFFFu).x; }
-float bf16_word(uint w, uint i) { return uintBitsToFloat(((w >> ((i & 1u) * 16u)) & 0xFFFFu) << 16); }
-
-float bias_at(uint r) {
-    if (pc.bias_type == 0u) return uintBitsToFloat(Bw[r]);
-    if (pc.bias_type == 1u) return half_word(Bw[r >> 1], r);
-    return bf16_word(Bw[r >> 1], r);
-}
-
-float norm_at(uint i) {
-    if (pc.norm_type == 0u) return uintBitsToFloat(Nw[i]);
-    if (pc.norm_type == 1u) return half_word(Nw[i >> 1], i);
-    return bf16_word(Nw[i >> 1], i);
-}
+#include "common/words.glsl"
+float bias_at(uint r) { return TYPED_WORD_AT(Bw, pc.bias_type, r); }
+float norm_at(uint i) { return TYPED_WORD_AT(Nw, pc.norm_type, i); }
 
 // per subgroup (or thread): NR*NT row sums, then NT sums of squares
 shared float red[(NR + 1u) * NT * WG];

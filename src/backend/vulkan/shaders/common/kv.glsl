@@ -15,6 +15,16 @@ uint kv_slot_index(uint s, uint p, uint bt_off, uint max_blocks, uint block_size
 uint kv_q8_row_bytes(uint row) { return ((row / 32u) * 34u + 3u) & ~3u; }
 uint kv_q8_pairs(uint row) { return (row / 32u + 1u) / 2u; }
 
+// Q8_0: value d of the head whose first block starts at byte base of buf
+// (wd: the word holding the block's scale, wq: the word holding code d)
+#define KV_Q8_AT(buf, base, d) q8_value(buf[((base) + ((d) >> 5) * 34u) >> 2],                    \
+    buf[((base) + ((d) >> 5) * 34u + 2u + ((d) & 31u)) >> 2], (base) + ((d) >> 5) * 34u, ((d) & 31u))
+float q8_value(uint wd, uint wq, uint boff, uint j) {
+    float sc = unpackHalf2x16(wd >> ((boff & 2u) * 8u)).x;
+    uint off = boff + 2u + j;
+    return sc * float(bitfieldExtract(int(wq), int((off & 3u) * 8u), 8));
+}
+
 // Quantizes 32 (one == true) or 64 values as the reference converter does
 // (d = max|x| / 127, q = round-half-away(x / d)) into 9 or 17 words; the
 // two pad bytes after a lone block are 0.
