@@ -350,6 +350,9 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     int gmin = gm ? atoi(gm) : 0;
     b->gemm_min = gmin >= VK_GEMM_MIN_TOK && gmin <= 4096 ? gmin : VK_GEMM_MIN_TOK;
     b->mv_plain = vk_env_zero("VKLLM_VK_MATVEC_SX");
+    const char *pe = getenv("VKLLM_VK_PAD"), *pn = getenv("VKLLM_VK_PAD_NB");
+    b->pad_phases = pe && atoi(pe) > 0 && atoi(pe) <= 64 ? atoi(pe) : 0;
+    b->pad_nb = pn && atoi(pn) > 0 && atoi(pn) <= 64 ? atoi(pn) : 0;
     uint64_t lim = b->d.info.max_storage_range;
     if (lim > (1ull << 31)) lim = 1ull << 31; /* shaders use 32-bit byte offsets */
     if (o->max_binding_mb > 0 && ((uint64_t)o->max_binding_mb << 20) < lim) lim = (uint64_t)o->max_binding_mb << 20;

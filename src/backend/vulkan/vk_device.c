@@ -227,6 +227,7 @@ static vkllm_status vk_survey(VkPhysicalDevice pd, vk_device_info *info) {
     info->coopmat = vk_has_ext(ext, n_ext, "VK_KHR_cooperative_matrix") ||
                     vk_has_ext(ext, n_ext, "VK_NV_cooperative_matrix");
     int has_cm_nv = vk_has_ext(ext, n_ext, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
+    info->exec_props = vk_has_ext(ext, n_ext, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
     mem_free(ext);
 
     if (p.apiVersion >= VK_API_VERSION_1_2) {
@@ -247,8 +248,12 @@ static vkllm_status vk_survey(VkPhysicalDevice pd, vk_device_info *info) {
                                                 .pNext = has_cm_nv ? &fcm : NULL};
         VkPhysicalDeviceVulkan11Features f11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
                                                 .pNext = &f12};
-        VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f11};
+        VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR fep = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR, .pNext = &f11};
+        VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                        .pNext = info->exec_props ? (void *)&fep : (void *)&f11};
         vkGetPhysicalDeviceFeatures2(pd, &f2);
+        info->exec_props = info->exec_props && fep.pipelineExecutableInfo;
         info->storage16 = f11.storageBuffer16BitAccess;
         info->float16 = f12.shaderFloat16;
         info->int8 = f12.shaderInt8;
@@ -383,9 +388,15 @@ vkllm_status vk_device_open(vk_dev *d, int index) {
                                   .queueFamilyIndex = d->info.queue_family,
                                   .queueCount = 1,
                                   .pQueuePriorities = &prio};
-    const char *exts[2];
+    const char *exts[3];
     uint32_t n_ext = 0;
     if (d->info.has_budget) exts[n_ext++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
+    const char *ps = getenv("VKLLM_VK_PIPE_STATS");
+    d->pipe_stats = d->info.exec_props && ps && !strcmp(ps, "1");
+    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR fep = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR,
+        .pipelineExecutableInfo = VK_TRUE};
+    if (d->pipe_stats) exts[n_ext++] = VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME;
     /* features enabled only for the cooperative-matrix GEMM (lavapipe and
      * most devices run with none) */
     VkPhysicalDeviceCooperativeMatrixFeaturesNV fcm = {
@@ -395,8 +406,13 @@ vkllm_status vk_device_open(vk_dev *d, int index) {
                                             .shaderFloat16 = VK_TRUE,
                                             .vulkanMemoryModel = VK_TRUE};
     if (d->info.coopmat_nv) exts[n_ext++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+    void *chain = d->info.coopmat_nv ? (void *)&f12 : NULL;
+    if (d->pipe_stats) {
+        fep.pNext = chain;
+        chain = &fep;
+    }
     VkDeviceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-                             .pNext = d->info.coopmat_nv ? &f12 : NULL,
+                             .pNext = chain,
                              .queueCreateInfoCount = 1,
                              .pQueueCreateInfos = &qi,
                              .enabledExtensionCount = n_ext,

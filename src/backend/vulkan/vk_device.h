@@ -33,6 +33,9 @@ typedef struct vk_device_info {
      * shape, shaderFloat16, the Vulkan memory model and 32-wide subgroups:
      * what gemm_cm.comp needs (enabled at device creation when set) */
     int coopmat_nv;
+    /* VK_KHR_pipeline_executable_properties: register and shared-memory use
+     * of each pipeline, printed when VKLLM_VK_PIPE_STATS=1 (tuning) */
+    int exec_props;
     int usable;                 /* Vulkan >= 1.2 with a compute queue */
     uint32_t queue_family;
 } vk_device_info;
@@ -45,6 +48,7 @@ typedef struct vk_dev {
     VkQueue queue;
     vk_device_info info;
     VkPhysicalDeviceMemoryProperties mem;
+    int pipe_stats; /* exec_props enabled: pipelines capture their statistics */
 } vk_dev;
 
 /* Loads the Vulkan loader (once); VKLLM_ERR_UNSUPPORTED when absent. */

@@ -370,6 +370,21 @@ static vkllm_status vk_kv_write(backend *base, bk_kv *kv, int layer, const bk_bu
     return vk_dispatch(b, p, bind, 5, &pc, sizeof pc, vk_groups(work), 1);
 }
 
+/* Measuring what a phase costs (VKLLM_VK_PAD=N, VKLLM_VK_PAD_NB=N): N
+ * empty one-workgroup dispatches after each layer's rope_kv, each behind a
+ * barrier (PAD) or not (PAD_NB). The change in tok/s is their price. */
+static vkllm_status vk_pad(vk_backend *b) {
+    if (!b->pad_phases && !b->pad_nb) return VKLLM_OK;
+    VkPipeline p;
+    TRY(vk_pipeline_get(b, "add", 1, &p));
+    pc_n pc = {0};
+    for (int i = 0; i < b->pad_phases + b->pad_nb; i++) {
+        if (i < b->pad_phases) TRY(vk_rec_barrier(b, 0));
+        TRY(vk_dispatch(b, p, NULL, 0, &pc, sizeof pc, 1, 1));
+    }
+    return VKLLM_OK;
+}
+
 static vkllm_status vk_rope_kv_write(backend *base, bk_buf *q, int n_heads, bk_kv *kv, int layer, const bk_buf *k,
                                      const bk_buf *v, const bk_rope *r) {
     vk_backend *b = (vk_backend *)base;
@@ -397,7 +412,8 @@ static vkllm_status vk_rope_kv_write(backend *base, bk_buf *q, int n_heads, bk_k
                      b->off_pos, b->off_seq, b->off_bt};
     vk_bind bind[7] = {vk_bb(q), vk_bb(k), vk_bb(v), vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), b->info, fb};
     uint64_t work = (uint64_t)bt->n_tokens * (uint64_t)n_heads * (uint64_t)D / 2 + 2 * vk_kv_work(kv, (uint64_t)bt->n_tokens, row);
-    return vk_dispatch(b, p, bind, 7, &pc, sizeof pc, vk_groups(work), 1);
+    TRY(vk_dispatch(b, p, bind, 7, &pc, sizeof pc, vk_groups(work), 1));
+    return vk_pad(b);
 }
 
 /* Split attention along the positions when few (token, head) pairs would

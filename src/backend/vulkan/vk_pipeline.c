@@ -4,6 +4,7 @@
  * the token tile as specialization constant 0, a pipeline cache, and the
  * descriptor pools from which each recorded op takes its set (reset at the
  * start of every forward pass). */
+#include <stdio.h>
 #include <string.h>
 
 #include "backend/vulkan/vk_internal.h"
@@ -57,6 +58,40 @@ static const vk_spirv *vk_spirv_find(const char *name) {
     return NULL;
 }
 
+/* VKLLM_VK_PIPE_STATS=1: one line per pipeline with what the driver reports
+ * of it (registers, shared memory, ...): where occupancy is lost. */
+static void vk_pipeline_stats(vk_backend *b, const char *name, uint32_t nt, uint32_t mode, VkPipeline p) {
+    VkPipelineInfoKHR pi = {.sType = VK_STRUCTURE_TYPE_PIPELINE_INFO_KHR, .pipeline = p};
+    uint32_t n_exe = 0;
+    if (vkGetPipelineExecutablePropertiesKHR(b->d.dev, &pi, &n_exe, NULL) != VK_SUCCESS || n_exe == 0) return;
+    VkPipelineExecutableInfoKHR ei = {.sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR, .pipeline = p,
+                                      .executableIndex = 0};
+    VkPipelineExecutableStatisticKHR st[32];
+    uint32_t n = 32;
+    for (uint32_t i = 0; i < n; i++) st[i] = (VkPipelineExecutableStatisticKHR){.sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR};
+    VkResult r = vkGetPipelineExecutableStatisticsKHR(b->d.dev, &ei, &n, st);
+    if (r != VK_SUCCESS && r != VK_INCOMPLETE) return;
+    char line[1024];
+    int len = snprintf(line, sizeof line, "pipeline %s nt=%u mode=0x%x:", name, nt, mode);
+    for (uint32_t i = 0; i < n && len > 0 && (size_t)len < sizeof line; i++) {
+        const VkPipelineExecutableStatisticKHR *s = &st[i];
+        size_t left = sizeof line - (size_t)len;
+        switch (s->format) {
+        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR:
+            len += snprintf(line + len, left, " %s=%u", s->name, (unsigned)s->value.b32);
+            break;
+        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR:
+            len += snprintf(line + len, left, " %s=%lld", s->name, (long long)s->value.i64);
+            break;
+        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR:
+            len += snprintf(line + len, left, " %s=%llu", s->name, (unsigned long long)s->value.u64);
+            break;
+        default: len += snprintf(line + len, left, " %s=%g", s->name, s->value.f64); break;
+        }
+    }
+    fprintf(stderr, "%s\n", line);
+}
+
 /* Specialization constants: 0 token tile, 1 the low 16 bits of `mode` (the
  * matvec fusion bits, the attention head dim), 2 and 3 the matvec workgroup
  * size (mode >> 16, or the backend's when 0) and rows per workgroup
@@ -76,6 +111,7 @@ static vkllm_status vk_pipeline_build(vk_backend *b, const vk_spirv *sp, uint32_
     VkSpecializationInfo si = {.mapEntryCount = 4, .pMapEntries = me, .dataSize = sizeof vals, .pData = vals};
     VkComputePipelineCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+        .flags = b->d.pipe_stats ? VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR : 0,
         .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
                   .stage = VK_SHADER_STAGE_COMPUTE_BIT,
                   .module = mod,
@@ -85,6 +121,7 @@ static vkllm_status vk_pipeline_build(vk_backend *b, const vk_spirv *sp, uint32_
     VkResult r = vkCreateComputePipelines(dev, b->cache, 1, &ci, NULL, out);
     vkDestroyShaderModule(dev, mod, NULL);
     VK_CHECK(r);
+    if (b->d.pipe_stats) vk_pipeline_stats(b, sp->name, nt, mode, *out);
     return VKLLM_OK;
 }
 

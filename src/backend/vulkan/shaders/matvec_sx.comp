@@ -9,7 +9,11 @@
 // for every few rows: for 4-bit weights that was ~3.5 times the weight
 // bytes, and it bounded the speed; here x costs one load per VK_MVX_ROWS
 // rows. Two rows at a time per subgroup keep both rows' block loads in
-// flight; the first two blocks are fetched before x' is staged. The host
+// flight; the first two blocks are fetched before x' is staged. A unit is
+// dotted with x' as it is decoded (dequant.glsl's blk_dot / unit_dot_x):
+// decoding the 32 weights into an array first took 136 registers a thread,
+// so one workgroup fit an SM (NVIDIA) and the larger matvecs ran in
+// several waves. The host
 // takes this kernel when ne0 <= VK_MVX_MAXE and subgroup arithmetic exists
 // (any subgroup size).
 #extension GL_KHR_shader_subgroup_basic : require
@@ -32,6 +36,8 @@ layout(push_constant) uniform PC {
 } pc;
 
 #include "common/bytes.glsl"
+shared vec4 xs4[VK_MVX_MAXE / 4u]; // x' (f32)
+#define DQ_XV(u, j) xs4[(u) * 8u + (j)]
 #include "common/dequant.glsl"
 
 #include "common/words.glsl"
@@ -39,7 +45,6 @@ float bias_at(uint r) { return TYPED_WORD_AT(Bw, pc.bias_type, r); }
 float norm_at(uint i) { return TYPED_WORD_AT(Nw, pc.norm_type, i); }
 vec4 silu4(vec4 g) { return g / (1.0 + exp(-g)); }
 
-shared vec4 xs4[VK_MVX_MAXE / 4u]; // x' (f32)
 shared float red[64];              // per-subgroup partial sums of x^2 (subgroups of 4+ lanes)
 
 // row r's unit u dotted with x' (the block fetched first, then decoded)
@@ -47,13 +52,6 @@ shared float red[64];              // per-subgroup partial sums of x^2 (subgroup
 #define FETCH(R, r, u) blk_load((pc.row_w0 + (r)) * pc.row_bytes + (u) * BLK_BYTES, R)
 #define ALIGN_OF(r, u) (((pc.row_w0 + (r)) * pc.row_bytes + (u) * BLK_BYTES) & 2u)
 #endif
-
-float unit_dot_x(float w[32], uint u) {
-    float s = 0.0;
-    for (uint j = 0u; j < 8u; j++)
-        s += dot(vec4(w[4u * j], w[4u * j + 1u], w[4u * j + 2u], w[4u * j + 3u]), xs4[u * 8u + j]);
-    return s;
-}
 
 void main() {
     uint tid = gl_LocalInvocationID.x;
@@ -102,7 +100,6 @@ void main() {
         uint wa = r0 + ra, wb = min(r0 + rb, last);
         float acc_a = 0.0, acc_b = 0.0;
         for (uint u = sl; u < nu; u += sz) {
-            float w[32];
 #if defined(BLOCK32)
             uint Ra[BLK_N], Rb[BLK_N];
             if (pre && ra == sg && u == sl) {
@@ -112,15 +109,11 @@ void main() {
                 FETCH(Ra, wa, u);
                 FETCH(Rb, wb, u);
             }
-            unit_decode(Ra, ALIGN_OF(wa, u), w);
-            acc_a += unit_dot_x(w, u);
-            unit_decode(Rb, ALIGN_OF(wb, u), w);
-            acc_b += unit_dot_x(w, u);
+            acc_a += blk_dot(Ra, ALIGN_OF(wa, u), u);
+            acc_b += blk_dot(Rb, ALIGN_OF(wb, u), u);
 #else
-            unit_dequant((pc.row_w0 + wa) * pc.row_bytes, u, pc.ne0, w);
-            acc_a += unit_dot_x(w, u);
-            unit_dequant((pc.row_w0 + wb) * pc.row_bytes, u, pc.ne0, w);
-            acc_b += unit_dot_x(w, u);
+            acc_a += unit_dot_x((pc.row_w0 + wa) * pc.row_bytes, u);
+            acc_b += unit_dot_x((pc.row_w0 + wb) * pc.row_bytes, u);
 #endif
         }
         float sa = subgroupAdd(acc_a), sb = subgroupAdd(acc_b);

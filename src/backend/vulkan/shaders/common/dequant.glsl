@@ -194,3 +194,129 @@ uint unit_count(uint ne0) {
     return ne0 / 32u;
 #endif
 }
+
+#ifdef DQ_XV
+// The dot of one unit of weights with x', without the unit's 32 weights in
+// registers (which made matvec_sx's threads so large that one workgroup fit
+// an SM): the includer defines DQ_XV(u, j) = x'[32u + 4j .. 32u + 4j + 3] as
+// a vec4. Every type is w_e = dl * q_e + ml with small unsigned codes q_e,
+// so the sum is dl * (q . x') + ml * sum(x'), both sums in f32.
+float sum4(vec4 v) { return (v.x + v.y) + (v.z + v.w); }
+vec4 nib4(uint q, uint sh) { // the 4-bit fields at bits sh, sh + 8, sh + 16, sh + 24
+    return vec4(small_float((q >> sh) & 15u), small_float((q >> (sh + 8u)) & 15u),
+                small_float((q >> (sh + 16u)) & 15u), small_float((q >> (sh + 24u)) & 15u));
+}
+vec4 byte4(uint q) {
+    return vec4(small_float(q & 0xFFu), small_float((q >> 8) & 0xFFu), small_float((q >> 16) & 0xFFu),
+                small_float(q >> 24));
+}
+#if defined(BLOCK32)
+// a fetched block (blk_load) of unit u
+float blk_dot(uint R[BLK_N], uint al, uint u) {
+    float sq = 0.0, sx = 0.0;
+#if defined(TYPE_Q8_0)
+    float d = unpackHalf2x16(BLK_W(R, al, 0u) & 0xFFFFu).x, m = -128.0 * d;
+    for (uint j = 0u; j < 8u; j++) { // codes as unsigned: byte ^ 0x80 = q + 128
+        vec4 xv = DQ_XV(u, j);
+        sq += dot(byte4(BLK_W(R, al, 2u + 4u * j) ^ 0x80808080u), xv);
+        sx += sum4(xv);
+    }
+#else
+#if defined(TYPE_Q4_0)
+    float d = unpackHalf2x16(BLK_W(R, al, 0u) & 0xFFFFu).x, m = -8.0 * d;
+    const uint QS = 2u;
+#elif defined(TYPE_Q4_1)
+    vec2 dm = unpackHalf2x16(BLK_W(R, al, 0u));
+    float d = dm.x, m = dm.y;
+    const uint QS = 4u;
+#elif defined(TYPE_Q5_0)
+    float d = unpackHalf2x16(BLK_W(R, al, 0u) & 0xFFFFu).x, m = -16.0 * d;
+    uint qh = BLK_W(R, al, 2u);
+    const uint QS = 6u;
+#else
+    vec2 dm = unpackHalf2x16(BLK_W(R, al, 0u));
+    float d = dm.x, m = dm.y;
+    uint qh = BLK_W(R, al, 4u);
+    const uint QS = 8u;
+#endif
+    for (uint j = 0u; j < 4u; j++) { // byte 4j + b: element 4j + b (low nibble), 16 + 4j + b (high)
+        uint q = BLK_W(R, al, QS + 4u * j);
+        vec4 xl = DQ_XV(u, j), xh = DQ_XV(u, 4u + j);
+        vec4 lo = nib4(q, 0u), hi = nib4(q, 4u);
+#if defined(TYPE_Q5_0) || defined(TYPE_Q5_1)
+        uint bl = qh >> (4u * j), bh = qh >> (16u + 4u * j); // fifth bits of the 4 elements
+        lo += 16.0 * vec4(bl & 1u, (bl >> 1) & 1u, (bl >> 2) & 1u, (bl >> 3) & 1u);
+        hi += 16.0 * vec4(bh & 1u, (bh >> 1) & 1u, (bh >> 2) & 1u, (bh >> 3) & 1u);
+#endif
+        sq += dot(lo, xl) + dot(hi, xh);
+        sx += sum4(xl + xh);
+    }
+#endif
+    return d * sq + m * sx;
+}
+#else
+// unit u of the row at byte rb (K types: 8 units per 256-element block)
+float unit_dot_x(uint rb, uint u) {
+    float sq = 0.0, sx = 0.0;
+#if defined(TYPE_Q4_K) || defined(TYPE_Q5_K)
+    // 144 / 176-byte blocks: rows and blocks start 4-aligned, read as words
+#if defined(TYPE_Q4_K)
+    uint o = (rb + (u >> 3) * 144u) >> 2, qo = o + 4u;
+#else
+    uint o = (rb + (u >> 3) * 176u) >> 2, qho = o + 4u, qo = o + 12u;
+#endif
+    uint s = u & 7u;
+    vec2 dd = unpackHalf2x16(Wd[o]);
+    uint s1 = Wd[o + 1u], s2 = Wd[o + 2u], s3 = Wd[o + 3u]; // scales[0..11]
+    // scales[s], scales[s + 4] (s < 4) or scales[s + 4], scales[s - 4], scales[s] (s >= 4)
+    uint sc, mn;
+    if (s < 4u) {
+        sc = (s1 >> (8u * s)) & 63u;
+        mn = (s2 >> (8u * s)) & 63u;
+    } else {
+        uint a = s3 >> (8u * (s - 4u));
+        sc = (a & 15u) | (((s1 >> (8u * (s - 4u) + 6u)) & 3u) << 4);
+        mn = ((a >> 4) & 15u) | (((s2 >> (8u * (s - 4u) + 6u)) & 3u) << 4);
+    }
+    float dl = dd.x * small_float(sc), ml = -dd.y * small_float(mn);
+    uint c = s >> 1, sh = (s & 1u) * 4u;
+    for (uint j = 0u; j < 8u; j++) {
+        uint q = Wd[qo + 8u * c + j];
+        vec4 xv = DQ_XV(u, j), v = nib4(q, sh);
+#if defined(TYPE_Q5_K)
+        uint h = Wd[qho + j] >> s;
+        v += 16.0 * vec4(h & 1u, (h >> 8) & 1u, (h >> 16) & 1u, (h >> 24) & 1u);
+#endif
+        sq += dot(v, xv);
+        sx += sum4(xv);
+    }
+    return dl * sq + ml * sx;
+#elif defined(TYPE_Q6_K)
+    // 210-byte blocks: 2-aligned, read through rd_u32
+    uint o = rb + (u >> 3) * 210u;
+    uint s = u & 7u, n = s >> 2, k = s & 3u;
+    float d = rd_f16(o + 208u);
+    uint qlo = o + 64u * n + 32u * (k & 1u), qho = o + 128u + 32u * n;
+    uint sh = 4u * (k >> 1), hs = 2u * k;
+    uint sco = o + 192u + 8u * n + 2u * k;
+    float d0 = d * float(int(rd_u8(sco) << 24) >> 24), d1 = d * float(int(rd_u8(sco + 1u) << 24) >> 24);
+    float s0 = 0.0, x0 = 0.0;
+    for (uint j = 0u; j < 8u; j++) {
+        uint ql = rd_u32(qlo + 4u * j), qh = rd_u32(qho + 4u * j) >> hs;
+        vec4 xv = DQ_XV(u, j);
+        vec4 v = nib4(ql, sh) + 16.0 * vec4(qh & 3u, (qh >> 8) & 3u, (qh >> 16) & 3u, (qh >> 24) & 3u);
+        if (j < 4u) {
+            s0 += dot(v, xv);
+            x0 += sum4(xv);
+        } else {
+            sq += dot(v, xv);
+            sx += sum4(xv);
+        }
+    }
+    return d0 * (s0 - 32.0 * x0) + d1 * (sq - 32.0 * sx);
+#else
+#error "unit_dot_x: quantized K types only"
+#endif
+}
+#endif
+#endif
