@@ -309,6 +309,13 @@ int main(void) {
     n_kv_cur = 3, hd_cur = 32;
     test_attention(cpu, vk, &rng, DTYPE_Q8_0, BK_ROPE_NEOX);
     test_attention(cpu, vk, &rng, DTYPE_Q8_0, BK_ROPE_NORM);
+    /* attention_gqa's teams: six query heads on one kv head with 128 dims
+     * (16 per lane), and one query head per kv head (32 slices) */
+    n_kv_cur = 1, hd_cur = 128;
+    test_attention(cpu, vk, &rng, DTYPE_F16, BK_ROPE_NEOX);
+    test_attention(cpu, vk, &rng, DTYPE_Q8_0, BK_ROPE_NORM);
+    n_kv_cur = 6, hd_cur = 16;
+    test_attention(cpu, vk, &rng, DTYPE_F32, BK_ROPE_NORM);
     vk->vt->destroy(vk);
     cpu->vt->destroy(cpu);
     return test_finish();

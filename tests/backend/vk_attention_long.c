@@ -157,6 +157,7 @@ int main(void) {
     run(cpu, vk, &rng, 64, DTYPE_F32);
     run(cpu, vk, &rng, 64, DTYPE_F16);
     run(cpu, vk, &rng, 64, DTYPE_Q8_0);
+    run(cpu, vk, &rng, 128, DTYPE_F16); /* attention_gqa's widest heads: 24-position stages */
     vk_backend_opts po = {.device_index = -1, .profile = 1};
     backend *vkp = NULL;
     VKH_OK(vk_backend_create_opts(&po, &vkp));

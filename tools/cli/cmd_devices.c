@@ -31,7 +31,8 @@ static void devices_print(int idx, const vk_device_info *d) {
         }
         printf("\n");
     }
-    printf("  subgroup size:      %u%s\n", d->subgroup_size, d->subgroup_arith ? " (arithmetic ops)" : "");
+    printf("  subgroup size:      %u%s%s\n", d->subgroup_size, d->subgroup_arith ? " (arithmetic ops)" : "",
+           d->subgroup_shuffle ? " (shuffles)" : "");
     printf("  max storage range:  %llu bytes\n", (unsigned long long)d->max_storage_range);
     printf("  shared memory:      %u bytes\n", d->max_shared);
     printf("  features:          %s%s%s%s%s%s%s%s\n", d->storage16 ? " storage16" : "", d->float16 ? " float16" : "",

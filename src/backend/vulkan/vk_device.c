@@ -241,6 +241,8 @@ static vkllm_status vk_survey(VkPhysicalDevice pd, vk_device_info *info) {
         info->subgroup_arith = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
                                (sg.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) &&
                                (sg.supportedOperations & VK_SUBGROUP_FEATURE_BASIC_BIT);
+        info->subgroup_shuffle = info->subgroup_arith && (sg.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) &&
+                                   sg.subgroupSize >= 8 && sg.subgroupSize % 8 == 0;
 
         VkPhysicalDeviceCooperativeMatrixFeaturesNV fcm = {
             .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};

@@ -24,6 +24,7 @@ typedef struct vk_device_info {
     int has_budget;             /* VK_EXT_memory_budget */
     uint32_t subgroup_size;
     int subgroup_arith;         /* subgroup arithmetic in compute shaders */
+    int subgroup_shuffle;       /* and shuffles, in subgroups of a multiple of 8 lanes (attention_gqa.comp's teams) */
     uint64_t max_storage_range; /* maxStorageBufferRange */
     uint64_t min_storage_align; /* minStorageBufferOffsetAlignment */
     uint32_t max_shared;        /* maxComputeSharedMemorySize */

@@ -105,6 +105,7 @@ typedef struct vk_backend {
      * token, quantized weights) and rows per workgroup */
     uint32_t mv_wg, mv_wg1, mv_wg_q, mv_nr;
     uint64_t weight_limit; /* bytes a weight binding may span */
+    int att_gqa; /* attention_gqa.comp for per-token attention: subgroup shuffles, unless VKLLM_VK_ATT_GQA=0 */
     int pad_phases, pad_nb; /* VKLLM_VK_PAD, VKLLM_VK_PAD_NB: empty dispatches per layer (vk_ops.c) */
 
     VkDescriptorSetLayout dsl;

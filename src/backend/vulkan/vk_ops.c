@@ -499,6 +499,43 @@ static vkllm_status vk_att_prompt(vk_backend *b, const char *name, uint32_t per_
     return vk_dispatch(b, p, bind, 5, pc, sizeof *pc, n_heads, (pc->n_tok + per_group - 1) / per_group);
 }
 
+/* attention_gqa.comp: one workgroup per (kv head, token, chunk), every query
+ * head of the kv head in it. Chunks are whole stages (VK_ATT_GQA_STAGE
+ * positions, fewer for wide heads), enough of them for ~VK_ATT_GQA_GROUPS
+ * workgroups, at most VK_ATT_MAX_CHUNKS; several are merged by the last
+ * workgroup of each (token, kv head). */
+#define VK_ATT_GQA_GROUPS 512u
+static vkllm_status vk_att_gqa(vk_backend *b, bk_buf *out, const bk_buf *q, const bk_kv *kv, int layer,
+                               const vk_bind *bind, pc_attention *pc, uint32_t n_heads, uint32_t plan_len) {
+    uint32_t D = pc->head_dim, n = pc->n_tok, nkv = pc->n_kv_heads;
+    uint32_t stage = D <= 64 ? 48u : 24u; /* CP in the shader */
+    uint32_t groups = nkv * n, want = (VK_ATT_GQA_GROUPS + groups - 1) / groups;
+    uint32_t chunk = vk_ceil_to((plan_len + want - 1) / want, stage);
+    uint32_t c_min = vk_ceil_to((plan_len + VK_ATT_MAX_CHUNKS - 1) / VK_ATT_MAX_CHUNKS, stage);
+    if (chunk < c_min) chunk = c_min;
+    uint32_t n_chunks = (plan_len + chunk - 1) / chunk;
+    if (n_chunks < 2) { /* one chunk to the end: the same constants for every decode step */
+        n_chunks = 1;
+        chunk = UINT32_MAX;
+    }
+    pc->chunk = chunk;
+    pc->n_chunks = n_chunks;
+    uint64_t part_bytes = (uint64_t)n * n_heads * n_chunks * ((uint64_t)D + 2) * 4;
+    uint64_t cnt_bytes = (uint64_t)n * nkv * 4;
+    vk_bind part = {b->dummy.buf, 0, VK_WHOLE_SIZE}, cnt = part;
+    if (n_chunks > 1) {
+        TRY(vk_att_scratch(b, part_bytes, cnt_bytes));
+        part = (vk_bind){b->att_part.buf, 0, part_bytes};
+        cnt = (vk_bind){b->att_cnt.buf, 0, cnt_bytes};
+    }
+    VkPipeline p;
+    TRY(vk_pipeline_get_mode(b, "attention_gqa", 1, D, &p));
+    VkBuffer rd[4] = {q->b.buf, kv->b.buf, part.buf, cnt.buf}, wr[3] = {out->b.buf, part.buf, cnt.buf};
+    TRY(vk_hazard(b, rd, n_chunks > 1 ? 4 : 2, wr, n_chunks > 1 ? 3 : 1));
+    vk_bind gb[7] = {bind[0], bind[1], bind[2], bind[3], bind[4], part, cnt};
+    return vk_dispatch_3d(b, p, gb, 7, pc, sizeof *pc, nkv, n, n_chunks);
+}
+
 /* Attention of batch tokens t0 .. t0 + n - 1 (the caller checked the sizes):
  * the sub-batch is bound at its offset in q and out and its positions and
  * sequences at their offsets in the batch info, so every kernel sees tokens
@@ -555,6 +592,9 @@ static vkllm_status vk_att_range(vk_backend *b, bk_buf *out, const bk_buf *q, co
          * this check is dropped. */
         return vk_att_prompt(b, "attention_tiled", 16, out, q, kv, bind, &pc, (uint32_t)n_heads);
     }
+    int n_rep = n_heads / kv->d.n_kv_heads;
+    if (b->att_gqa && D % 8 == 0 && D <= 128 && n_rep <= 32)
+        return vk_att_gqa(b, out, q, kv, layer, bind, &pc, (uint32_t)n_heads, plan_len);
     /* the per-token kernels specialised on D stage K/V chunks in shared memory
      * (attention.comp: 48 positions up to 64 dims, 24 up to 128, two f32
      * tiles of D + 1 floats a row, beside 3 KiB of other state); a device with

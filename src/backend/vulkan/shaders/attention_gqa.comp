@@ -1,0 +1,209 @@
+#version 450
+// attention_gqa.comp — the per-token attention (decode, and the short runs of
+// a mixed batch): out[t][h] = softmax(q[t][h] . K^T * scale) V over positions
+// 0..pos[t] of slot seq[t]. One workgroup takes one (kv head, token, chunk of
+// positions) and every query head that shares the kv head (GQA), so each K/V
+// row is loaded once for all of them (attention.comp loads it per query head).
+//
+// Teams of 8 lanes: the workgroup's 32 teams are (head g, slice) pairs, g <
+// n_rep = n_heads / n_kv_heads, n_sl = 32 / n_rep slices. A chunk is staged
+// CP positions at a time (K and V as f32 in shared memory, the loads of the
+// whole stage issued together); slice sl of head g scores positions sl,
+// sl + n_sl, ... of the stage, its 8 lanes each owning dims lane + 8k (a
+// score is reduced across the team with three shuffles), and keeps its own
+// online softmax (max, sum, accumulator). The slices of a head are then
+// joined through shared memory. Teams are built from subgroup lanes, so the
+// shuffles stay inside them (subgroup sizes that are multiples of 8).
+//
+// Chunks (n_chunks > 1, flash-decoding): the joined partial [acc D][max][sum]
+// of (token, head, chunk) goes to the partials; the last workgroup of a
+// (token, kv head) to finish (an atomic count, zero between passes) merges
+// the chunks of all its heads, with the same teams: slice sl takes chunks sl,
+// sl + n_sl, ... So the split costs no second dispatch and barrier.
+// kv_type: 0 f32, 1 f16, 2 Q8_0 (common/kv.glsl).
+// Bindings: 0 out [n_tok][n_heads*D], 1 q, 2 K cache (layer), 3 V cache,
+// 4 batch info, 5 partials [n_tok][n_heads][n_chunks][D+2], 6 counts
+// [n_tok][n_kv_heads].
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+#include "../vk_shader_iface.h"
+
+layout(local_size_x = 256) in;
+// the head dim (host: a multiple of 8, at most 128)
+layout(constant_id = 1) const uint HD = 64u;
+
+layout(std430, binding = 0) writeonly buffer OBuf { float O[]; };
+layout(std430, binding = 1) readonly buffer QBuf { float Q[]; };
+layout(std430, binding = 2) readonly buffer KcBuf { uint Kc[]; };
+layout(std430, binding = 3) readonly buffer VcBuf { uint Vc[]; };
+layout(std430, binding = 4) readonly buffer IBuf { int Info[]; };
+layout(std430, binding = 5) coherent buffer PBuf { float P[]; };
+layout(std430, binding = 6) coherent buffer CBuf { uint Cnt[]; };
+
+layout(push_constant) uniform PC {
+    uint n_tok, n_heads, n_kv_heads, head_dim, block_size, max_blocks, kv_type;
+    float scale;
+    uint pos_off, seq_off, bt_off, chunk, n_chunks;
+} pc;
+
+#include "common/kv.glsl"
+
+const uint NTEAM = 32u;
+const uint DPL = HD / 8u;                 // dims per lane
+const uint CP = HD <= 64u ? 48u : 24u;    // positions per stage: K and V take 25 KiB
+const uint ROW = HD + 1u;                 // padded rows: no bank conflicts
+shared float kv_s[2u * CP * ROW];         // K rows, then V rows; then the joins' (acc, max, sum) per team
+shared uint base_s[CP];
+shared uint last_s;
+
+float sum8(float v) { // across the lane's team of 8
+    v += subgroupShuffleXor(v, 1u);
+    v += subgroupShuffleXor(v, 2u);
+    return v + subgroupShuffleXor(v, 4u);
+}
+
+// the base of position j of slot s in this layer's cache, kv head kh
+uint kv_base(uint s, uint j, uint row, uint kh) {
+    uint slot = kv_slot_index(s, j, pc.bt_off, pc.max_blocks, pc.block_size);
+    return pc.kv_type == 2u ? slot * kv_q8_row_bytes(row) + kh * (HD / 32u) * 34u : slot * row + kh * HD;
+}
+
+float kv_elem_f(uint which, uint base, uint d) {
+    if (pc.kv_type == 2u) return which == 0u ? KV_Q8_AT(Kc, base, d) : KV_Q8_AT(Vc, base, d);
+    return uintBitsToFloat(which == 0u ? Kc[base + d] : Vc[base + d]);
+}
+
+// K and V of positions base_s[0 .. n_c) into kv_s
+void stage(uint n_c) {
+    uint tid = gl_LocalInvocationID.x;
+    if (pc.kv_type == 1u) {
+        const uint WPR = HD / 2u; // words per row (f16 bases are even)
+        for (uint e = tid; e < n_c * WPR; e += 256u) {
+            uint i = e / WPR, dw = e % WPR, w = (base_s[i] >> 1) + dw;
+            vec2 kk = unpackHalf2x16(Kc[w]), vv = unpackHalf2x16(Vc[w]);
+            kv_s[i * ROW + 2u * dw] = kk.x;
+            kv_s[i * ROW + 2u * dw + 1u] = kk.y;
+            kv_s[(CP + i) * ROW + 2u * dw] = vv.x;
+            kv_s[(CP + i) * ROW + 2u * dw + 1u] = vv.y;
+        }
+        return;
+    }
+    for (uint e = tid; e < n_c * HD; e += 256u) {
+        uint i = e / HD, d = e % HD;
+        kv_s[i * ROW + d] = kv_elem_f(0u, base_s[i], d);
+        kv_s[(CP + i) * ROW + d] = kv_elem_f(1u, base_s[i], d);
+    }
+}
+
+// Joins the slices' (m, l, acc) of each head through kv_s (free by then: the
+// caller passed a barrier after the last use); slice 0's team of head g then
+// holds the result in m, l, acc (other teams' values are dropped).
+void join_slices(inout float m, inout float l, inout float acc[DPL], uint team, uint lane, uint g, uint n_rep, uint n_sl, bool act) {
+    const uint W = HD + 2u;
+    if (act) {
+        for (uint k = 0u; k < DPL; k++) kv_s[team * W + lane + 8u * k] = acc[k];
+        if (lane == 0u) {
+            kv_s[team * W + HD] = m;
+            kv_s[team * W + HD + 1u] = l;
+        }
+    }
+    barrier();
+    if (act && team < n_rep) {
+        float M = -3.0e38;
+        for (uint q = 0u; q < n_sl; q++) M = max(M, kv_s[(q * n_rep + g) * W + HD]);
+        float L = 0.0;
+        float a[DPL];
+        for (uint k = 0u; k < DPL; k++) a[k] = 0.0;
+        for (uint q = 0u; q < n_sl; q++) {
+            uint b = (q * n_rep + g) * W;
+            float c = exp(kv_s[b + HD] - M);
+            L += kv_s[b + HD + 1u] * c;
+            for (uint k = 0u; k < DPL; k++) a[k] += kv_s[b + lane + 8u * k] * c;
+        }
+        m = M;
+        l = L;
+        for (uint k = 0u; k < DPL; k++) acc[k] = a[k];
+    }
+    barrier();
+}
+
+void main() {
+    uint tid = gl_LocalInvocationID.x;
+    uint kh = gl_WorkGroupID.x, t = gl_WorkGroupID.y, z = gl_WorkGroupID.z;
+    // teams from subgroup lanes: lanes 8i .. 8i + 7 of a subgroup
+    uint team = gl_SubgroupID * (gl_SubgroupSize / 8u) + gl_SubgroupInvocationID / 8u;
+    uint lane = gl_SubgroupInvocationID % 8u;
+    uint n_rep = pc.n_heads / pc.n_kv_heads, n_sl = NTEAM / n_rep;
+    uint g = team % n_rep, sl = team / n_rep;
+    bool act = sl < n_sl;
+    uint h = kh * n_rep + g, row = pc.n_kv_heads * HD;
+    uint qb = (t * pc.n_heads + h) * HD;
+
+    float qv[DPL];
+    for (uint k = 0u; k < DPL; k++) qv[k] = act ? Q[qb + lane + 8u * k] * pc.scale : 0.0;
+    uint p = uint(Info[pc.pos_off + t]), s = uint(Info[pc.seq_off + t]);
+    uint j0 = z * pc.chunk, j1 = min(p + 1u, j0 + pc.chunk);
+
+    float m = -3.0e38, l = 0.0;
+    float acc[DPL];
+    for (uint k = 0u; k < DPL; k++) acc[k] = 0.0;
+    for (uint c0 = j0; c0 < j1; c0 += CP) {
+        uint n_c = min(CP, j1 - c0);
+        if (tid < n_c) base_s[tid] = kv_base(s, c0 + tid, row, kh);
+        barrier();
+        stage(n_c);
+        barrier();
+        if (act)
+            for (uint i = sl; i < n_c; i += n_sl) {
+                float d = 0.0;
+                for (uint k = 0u; k < DPL; k++) d += qv[k] * kv_s[i * ROW + lane + 8u * k];
+                float sc = sum8(d);
+                float mn = max(m, sc), al = exp(m - mn), pp = exp(sc - mn);
+                l = l * al + pp;
+                for (uint k = 0u; k < DPL; k++) acc[k] = acc[k] * al + pp * kv_s[(CP + i) * ROW + lane + 8u * k];
+                m = mn;
+            }
+        barrier();
+    }
+    join_slices(m, l, acc, team, lane, g, n_rep, n_sl, act);
+
+    if (pc.n_chunks == 1u) {
+        if (act && team < n_rep)
+            for (uint k = 0u; k < DPL; k++) O[qb + lane + 8u * k] = acc[k] / l;
+        return;
+    }
+    const uint W = HD + 2u;
+    if (act && team < n_rep) {
+        uint ob = ((t * pc.n_heads + h) * pc.n_chunks + z) * W;
+        for (uint k = 0u; k < DPL; k++) P[ob + lane + 8u * k] = acc[k];
+        if (lane == 0u) {
+            P[ob + HD] = m;
+            P[ob + HD + 1u] = l;
+        }
+    }
+    // the last of the (token, kv head)'s workgroups merges (the partials made
+    // visible before the count goes up)
+    memoryBarrierBuffer();
+    barrier();
+    if (tid == 0u) last_s = atomicAdd(Cnt[t * pc.n_kv_heads + kh], 1u) == pc.n_chunks - 1u ? 1u : 0u;
+    barrier();
+    if (last_s == 0u) return;
+    memoryBarrierBuffer();
+    uint nc = min(pc.n_chunks, p / pc.chunk + 1u); // chunks past the position stayed empty
+    m = -3.0e38;
+    l = 0.0;
+    for (uint k = 0u; k < DPL; k++) acc[k] = 0.0;
+    if (act)
+        for (uint zz = sl; zz < nc; zz += n_sl) {
+            uint ob = ((t * pc.n_heads + h) * pc.n_chunks + zz) * W;
+            float mz = P[ob + HD], lz = P[ob + HD + 1u];
+            float mn = max(m, mz), al = exp(m - mn), c = exp(mz - mn);
+            l = l * al + lz * c;
+            for (uint k = 0u; k < DPL; k++) acc[k] = acc[k] * al + P[ob + lane + 8u * k] * c;
+            m = mn;
+        }
+    join_slices(m, l, acc, team, lane, g, n_rep, n_sl, act);
+    if (act && team < n_rep)
+        for (uint k = 0u; k < DPL; k++) O[qb + lane + 8u * k] = acc[k] / l;
+    if (tid == 0u) Cnt[t * pc.n_kv_heads + kh] = 0u; // zero again for the next pass
+}
