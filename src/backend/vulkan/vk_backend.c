@@ -11,6 +11,7 @@
 #include "core/ckmath.h"
 #include "core/dtype.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/mem.h"
 
 /* Whether environment variable `name` is set to "0" (a switch turned off). */
@@ -354,6 +355,9 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     const char *pe = getenv("VKLLM_VK_PAD"), *pn = getenv("VKLLM_VK_PAD_NB");
     b->pad_phases = pe && atoi(pe) > 0 && atoi(pe) <= 64 ? atoi(pe) : 0;
     b->pad_nb = pn && atoi(pn) > 0 && atoi(pn) <= 64 ? atoi(pn) : 0;
+    const char *sk = getenv("VKLLM_VK_SKIP");
+    b->skip = sk ? atoi(sk) & 7 : 0;
+    if (b->skip) log_msg(LOG_WARN, "vulkan: VKLLM_VK_SKIP=%d: some ops are left out, results are wrong (timing only)", b->skip);
     uint64_t lim = b->d.info.max_storage_range;
     if (lim > (1ull << 31)) lim = 1ull << 31; /* shaders use 32-bit byte offsets */
     if (o->max_binding_mb > 0 && ((uint64_t)o->max_binding_mb << 20) < lim) lim = (uint64_t)o->max_binding_mb << 20;

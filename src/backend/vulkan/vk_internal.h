@@ -106,7 +106,10 @@ typedef struct vk_backend {
     uint32_t mv_wg, mv_wg1, mv_wg_q, mv_nr;
     uint64_t weight_limit; /* bytes a weight binding may span */
     int att_gqa; /* attention_gqa.comp for per-token attention: subgroup shuffles, unless VKLLM_VK_ATT_GQA=0 */
-    int pad_phases, pad_nb; /* VKLLM_VK_PAD, VKLLM_VK_PAD_NB: empty dispatches per layer (vk_ops.c) */
+    int pad_phases, pad_nb;
+    /* VKLLM_VK_SKIP=N (timing only: wrong results): ops of these kinds record
+     * nothing, so a decode's tok/s shows what they cost without timestamps */
+    int skip; /* VKLLM_VK_PAD, VKLLM_VK_PAD_NB: empty dispatches per layer (vk_ops.c) */
 
     VkDescriptorSetLayout dsl;
     VkPipelineLayout layout;
@@ -161,6 +164,8 @@ typedef struct vk_backend {
     vk_prof_op prof[VK_PROF_OPS];
     int n_prof;
 } vk_backend;
+
+enum { VK_SKIP_MATVEC = 1, VK_SKIP_ATTENTION = 2, VK_SKIP_ROPE = 4 };
 
 /* The alignment of a storage binding's offset on this device (at least 4). */
 static inline VkDeviceSize vk_storage_align(const vk_backend *b) {

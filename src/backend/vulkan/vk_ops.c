@@ -135,6 +135,7 @@ static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, co
     VkBuffer rd[3] = {x->b.buf}, wr[1] = {out->b.buf};
     for (int i = 0; i < in->n_extra; i++) rd[1 + i] = in->extra_rd[i];
     TRY(vk_hazard(b, rd, 1 + in->n_extra, wr, 1));
+    if (b->skip & VK_SKIP_MATVEC) return VKLLM_OK;
     /* one token of quantized weights: x' staged in shared memory, VK_MVX_ROWS
      * rows per workgroup (matvec_sx.comp) */
     int sx = n_tok == 1 && !b->no_subgroup && !vk_float_type(w->type) && w->ne0 <= VK_MVX_MAXE && w->ne0 % 4 == 0 &&
@@ -407,6 +408,7 @@ static vkllm_status vk_rope_kv_write(backend *base, bk_buf *q, int n_heads, bk_k
     TRY(vk_pipeline_get(b, "rope_kv", 1, &p));
     VkBuffer rd[3] = {q->b.buf, k->b.buf, v->b.buf}, wr[2] = {q->b.buf, kv->b.buf};
     TRY(vk_hazard(b, rd, 3, wr, 2));
+    if (b->skip & VK_SKIP_ROPE) return vk_pad(b);
     pc_rope_kv pc = {(uint32_t)bt->n_tokens, (uint32_t)n_heads, (uint32_t)kv->d.n_kv_heads, (uint32_t)D,
                      (uint32_t)r->mode, vk_kv_code(kv), (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks,
                      b->off_pos, b->off_seq, b->off_bt};
@@ -639,6 +641,7 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     TRY(vk_fits("attention", "q", q, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
     TRY(vk_fits("attention", "out", out, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
     TRY(vk_check_kv(b, kv, "attention", 1));
+    if (b->skip & VK_SKIP_ATTENTION) return VKLLM_OK;
     int n = bt->n_tokens;
     if (n < 2 * VK_GEMM_MIN_TOK || ((uint64_t)n_heads * (uint64_t)D * 4) % vk_storage_align(b))
         return vk_att_range(b, out, q, kv, layer, n_heads, scale, 0, n); /* no room for a long run beside others */

@@ -8,8 +8,8 @@
 // subgroupAdd. matvec.comp reloads x (and the norm weight or up) per thread
 // for every few rows: for 4-bit weights that was ~3.5 times the weight
 // bytes, and it bounded the speed; here x costs one load per VK_MVX_ROWS
-// rows. Two rows at a time per subgroup keep both rows' block loads in
-// flight; the first two blocks are fetched before x' is staged. A unit is
+// rows. Two rows and two steps at a time per subgroup keep four blocks'
+// loads in flight; the first four are fetched before x' is staged. A unit is
 // dotted with x' as it is decoded (dequant.glsl's blk_dot / unit_dot_x):
 // decoding the 32 weights into an array first took 136 registers a thread,
 // so one workgroup fit an SM (NVIDIA) and the larger matvecs ran in
@@ -59,14 +59,20 @@ void main() {
     uint r0 = gl_WorkGroupID.x * VK_MVX_ROWS;
 
     uint nu = unit_count(pc.ne0), last = pc.n_rows - 1u;
+    // subgroup sg takes row pairs (2i, 2i + 1), i = sg, sg + ns, ...
+    const uint NPAIR = VK_MVX_ROWS / 2u;
 #if defined(BLOCK32)
-    // the first blocks of this subgroup's first two rows are fetched before
-    // x' is built: their memory latency overlaps the staging
-    uint Pa[BLK_N], Pb[BLK_N];
-    bool pre = sg < VK_MVX_ROWS && r0 + sg < pc.n_rows && sl < nu;
+    // the blocks of the first two steps (units sl and sl + sz) of this
+    // subgroup's first row pair are fetched before x' is built: their memory
+    // latency overlaps the staging (for rows of up to 64 units, all of them)
+    uint Pa0[BLK_N], Pb0[BLK_N], Pa1[BLK_N], Pb1[BLK_N];
+    bool pre = sg < NPAIR && r0 + 2u * sg < pc.n_rows && sl < nu;
     if (pre) {
-        FETCH(Pa, r0 + sg, sl);
-        FETCH(Pb, min(r0 + sg + ns, last), sl);
+        uint wa = r0 + 2u * sg, wb = min(wa + 1u, last), u1 = min(sl + sz, nu - 1u);
+        FETCH(Pa0, wa, sl);
+        FETCH(Pb0, wb, sl);
+        FETCH(Pa1, wa, u1);
+        FETCH(Pb1, wb, u1);
     }
 #endif
 
@@ -94,33 +100,50 @@ void main() {
         scale = 1.0 / sqrt(q / float(pc.ne0) + pc.eps);
     }
 
-    for (uint ra = sg; ra < VK_MVX_ROWS; ra += 2u * ns) {
-        uint rb = ra + ns;
+    for (uint pi = sg; pi < NPAIR; pi += ns) {
+        uint ra = 2u * pi, rb = ra + 1u;
         if (r0 + ra >= pc.n_rows) break; // subgroup-uniform
         uint wa = r0 + ra, wb = min(r0 + rb, last);
         float acc_a = 0.0, acc_b = 0.0;
-        for (uint u = sl; u < nu; u += sz) {
+        // two steps (units u and u + sz) at a time: four blocks' loads in flight
+        for (uint u = sl; u < nu; u += 2u * sz) {
+            uint u1 = u + sz;
+            bool two = u1 < nu;
 #if defined(BLOCK32)
-            uint Ra[BLK_N], Rb[BLK_N];
-            if (pre && ra == sg && u == sl) {
-                Ra = Pa;
-                Rb = Pb;
+            uint Ra0[BLK_N], Rb0[BLK_N], Ra1[BLK_N], Rb1[BLK_N];
+            if (pre && pi == sg && u == sl) {
+                Ra0 = Pa0;
+                Rb0 = Pb0;
+                Ra1 = Pa1;
+                Rb1 = Pb1;
             } else {
-                FETCH(Ra, wa, u);
-                FETCH(Rb, wb, u);
+                FETCH(Ra0, wa, u);
+                FETCH(Rb0, wb, u);
+                if (two) {
+                    FETCH(Ra1, wa, u1);
+                    FETCH(Rb1, wb, u1);
+                }
             }
-            acc_a += blk_dot(Ra, ALIGN_OF(wa, u), u);
-            acc_b += blk_dot(Rb, ALIGN_OF(wb, u), u);
+            acc_a += blk_dot(Ra0, ALIGN_OF(wa, u), u);
+            acc_b += blk_dot(Rb0, ALIGN_OF(wb, u), u);
+            if (two) {
+                acc_a += blk_dot(Ra1, ALIGN_OF(wa, u1), u1);
+                acc_b += blk_dot(Rb1, ALIGN_OF(wb, u1), u1);
+            }
 #else
             acc_a += unit_dot_x((pc.row_w0 + wa) * pc.row_bytes, u);
             acc_b += unit_dot_x((pc.row_w0 + wb) * pc.row_bytes, u);
+            if (two) {
+                acc_a += unit_dot_x((pc.row_w0 + wa) * pc.row_bytes, u1);
+                acc_b += unit_dot_x((pc.row_w0 + wb) * pc.row_bytes, u1);
+            }
 #endif
         }
         float sa = subgroupAdd(acc_a), sb = subgroupAdd(acc_b);
         if (subgroupElect()) {
             for (uint k = 0u; k < 2u; k++) {
                 uint rr = k == 0u ? ra : rb;
-                if (rr >= VK_MVX_ROWS || r0 + rr >= pc.n_rows) continue;
+                if (r0 + rr >= pc.n_rows) continue;
                 uint ro = pc.row_out0 + r0 + rr;
                 float s = (k == 0u ? sa : sb) * scale;
                 if (pc.bias_type != VK_NO_BIAS) s += bias_at(ro);
