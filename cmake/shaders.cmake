@@ -12,7 +12,7 @@ set(VK_VARIANTS
   "rmsnorm|rmsnorm|" "rope|rope|" "rope_kv|rope_kv|" "kv_write|kv_write|" "attention|attention|"
   "attention_split|attention|SPLIT" "attention_tiled|attention|TILED"
   "attention_cm|attention_cm|" "attention_sg|attention|USE_SUBGROUP"
-  "attention_split_sg|attention|SPLIT,USE_SUBGROUP" "attention_gqa|attention_gqa|"
+  "attention_split_sg|attention|SPLIT,USE_SUBGROUP" "attention_gqa|attention_gqa|" "attention_gqa_rope|attention_gqa|ROPE"
   "silu_mul|silu_mul|" "add|add|" "gather_rows|gather_rows|" "argmax|argmax|")
 foreach(t ${VK_WEIGHT_TYPES})
   string(TOLOWER ${t} tl)

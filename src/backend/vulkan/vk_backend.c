@@ -281,6 +281,7 @@ static vkllm_status vk_begin(backend *base, const bk_batch *bt) {
     TRY(vk_pass_begin(b));
     b->in_pass = 1;
     b->batch = bt;
+    b->rk_pending = 0;
     vkllm_status s = vk_batch_upload(b, bt);
     if (s != VKLLM_OK) {
         b->n_recs = 0;
@@ -293,9 +294,11 @@ static vkllm_status vk_begin(backend *base, const bk_batch *bt) {
 static vkllm_status vk_end(backend *base) {
     vk_backend *b = (vk_backend *)base;
     if (!b->in_pass) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: end() without begin()");
+    vkllm_status s = vk_ops_flush(b);
     b->in_pass = 0;
     b->batch = NULL;
-    return vk_pass_end(b);
+    vkllm_status e = vk_pass_end(b);
+    return s != VKLLM_OK ? s : e;
 }
 
 static backend_vt vk_vt = {
@@ -351,6 +354,7 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     int gmin = gm ? atoi(gm) : 0;
     b->gemm_min = gmin >= VK_GEMM_MIN_TOK && gmin <= 4096 ? gmin : VK_GEMM_MIN_TOK;
     b->mv_plain = vk_env_zero("VKLLM_VK_MATVEC_SX");
+    b->rope_fuse = !vk_env_zero("VKLLM_VK_ROPE_FUSE");
     b->att_gqa = !b->no_subgroup && b->d.info.subgroup_shuffle && !vk_env_zero("VKLLM_VK_ATT_GQA");
     const char *pe = getenv("VKLLM_VK_PAD"), *pn = getenv("VKLLM_VK_PAD_NB");
     b->pad_phases = pe && atoi(pe) > 0 && atoi(pe) <= 64 ? atoi(pe) : 0;

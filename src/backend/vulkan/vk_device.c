@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/vulkan/vk_shader_iface.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -211,6 +212,9 @@ static vkllm_status vk_survey(VkPhysicalDevice pd, vk_device_info *info) {
     info->max_storage_range = p.limits.maxStorageBufferRange;
     info->min_storage_align = p.limits.minStorageBufferOffsetAlignment;
     info->max_shared = p.limits.maxComputeSharedMemorySize;
+    info->max_storage_buffers = p.limits.maxPerStageDescriptorStorageBuffers < p.limits.maxDescriptorSetStorageBuffers
+                                    ? p.limits.maxPerStageDescriptorStorageBuffers
+                                    : p.limits.maxDescriptorSetStorageBuffers;
     for (int i = 0; i < 3; i++) info->max_groups[i] = p.limits.maxComputeWorkGroupCount[i];
 
     uint32_t n_ext = 0;
@@ -280,7 +284,7 @@ static vkllm_status vk_survey(VkPhysicalDevice pd, vk_device_info *info) {
             info->queue_family = i;
             found = 1;
         }
-    info->usable = found && p.apiVersion >= VK_API_VERSION_1_2;
+    info->usable = found && p.apiVersion >= VK_API_VERSION_1_2 && info->max_storage_buffers >= VK_NBIND;
     return VKLLM_OK;
 }
 
@@ -351,8 +355,8 @@ static vkllm_status vk_pick(VkPhysicalDevice *pds, uint32_t cnt, int index, vk_d
             return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: device %d does not exist (%u devices)", index, cnt);
         TRY(vk_survey(pds[index], &d->info));
         if (!d->info.usable)
-            return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: device %d (%s) lacks Vulkan 1.2 or a compute queue",
-                           index, d->info.name);
+            return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: device %d (%s) lacks Vulkan 1.2, a compute queue or %d storage buffers per shader",
+                           index, d->info.name, VK_NBIND);
         d->phys = pds[index];
         return VKLLM_OK;
     }
@@ -368,7 +372,7 @@ static vkllm_status vk_pick(VkPhysicalDevice *pds, uint32_t cnt, int index, vk_d
             bi = in;
         }
     }
-    if (best < 0) return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: no device with Vulkan 1.2 and a compute queue");
+    if (best < 0) return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: no device with Vulkan 1.2, a compute queue and %d storage buffers per shader", VK_NBIND);
     d->phys = pds[best];
     d->info = bi;
     return VKLLM_OK;

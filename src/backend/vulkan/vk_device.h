@@ -28,6 +28,7 @@ typedef struct vk_device_info {
     uint64_t max_storage_range; /* maxStorageBufferRange */
     uint64_t min_storage_align; /* minStorageBufferOffsetAlignment */
     uint32_t max_shared;        /* maxComputeSharedMemorySize */
+    uint32_t max_storage_buffers; /* storage buffers a compute shader may bind */
     uint32_t max_groups[3];     /* maxComputeWorkGroupCount */
     int storage16, float16, int8, int8_dot, coopmat;
     /* VK_NV_cooperative_matrix with a 16x16x16 f16 x f16 + f32 subgroup

@@ -93,6 +93,16 @@ typedef struct vk_prof_op {
     double ns, bytes; /* GPU time; weight bytes read (matmuls) */
 } vk_prof_op;
 
+/* A rope_kv_write that was checked and deferred (vk_ops.c). */
+typedef struct vk_rope_kv {
+    bk_buf *q;
+    const bk_buf *k, *v;
+    bk_kv *kv;
+    int layer, n_heads;
+    uint32_t mode;
+    vk_bind fb; /* inverse frequencies in the arena */
+} vk_rope_kv;
+
 typedef struct vk_backend {
     backend base;
     vk_dev d;
@@ -105,6 +115,9 @@ typedef struct vk_backend {
      * token, quantized weights) and rows per workgroup */
     uint32_t mv_wg, mv_wg1, mv_wg_q, mv_nr;
     uint64_t weight_limit; /* bytes a weight binding may span */
+    int rope_fuse; /* rope_kv_write deferred into attention_gqa where it can, unless VKLLM_VK_ROPE_FUSE=0 */
+    vk_rope_kv rk;
+    int rk_pending;
     int att_gqa; /* attention_gqa.comp for per-token attention: subgroup shuffles, unless VKLLM_VK_ATT_GQA=0 */
     int pad_phases, pad_nb;
     /* VKLLM_VK_SKIP=N (timing only: wrong results): ops of these kinds record
@@ -196,6 +209,9 @@ vkllm_status vk_pipeline_get(vk_backend *b, const char *name, uint32_t nt, VkPip
 vkllm_status vk_pipeline_get_mode(vk_backend *b, const char *name, uint32_t nt, uint32_t mode, VkPipeline *out);
 vkllm_status vk_desc_alloc(vk_backend *b, VkDescriptorSet *out);
 vkllm_status vk_desc_reset(vk_backend *b);
+
+/* vk_ops.c: records a deferred rope_kv_write (every op and end() call it first) */
+vkllm_status vk_ops_flush(vk_backend *b);
 
 /* vk_submit.c */
 vkllm_status vk_submit_init(vk_backend *b);

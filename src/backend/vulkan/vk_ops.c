@@ -27,7 +27,7 @@ typedef struct { uint32_t n_tok, row, block_size, max_blocks, kv_type, pos_off, 
 typedef struct {
     uint32_t n_tok, n_heads, n_kv_heads, head_dim, block_size, max_blocks, kv_type;
     float scale;
-    uint32_t pos_off, seq_off, bt_off, chunk, n_chunks;
+    uint32_t pos_off, seq_off, bt_off, chunk, n_chunks, rope_mode;
 } pc_attention;
 typedef struct { uint32_t n; } pc_n;
 typedef struct { uint32_t n_rows, n; } pc_rows;
@@ -38,7 +38,7 @@ _Static_assert(sizeof(pc_embed) == 24, "embed push constants");
 _Static_assert(sizeof(pc_rmsnorm) == 20, "rmsnorm push constants");
 _Static_assert(sizeof(pc_rope) == 24, "rope push constants");
 _Static_assert(sizeof(pc_kv_write) == 32, "kv_write push constants");
-_Static_assert(sizeof(pc_attention) == 52 && sizeof(pc_attention) <= VK_PC_MAX, "attention push constants");
+_Static_assert(sizeof(pc_attention) == 56 && sizeof(pc_attention) <= VK_PC_MAX, "attention push constants");
 _Static_assert(sizeof(pc_n) == 4 && sizeof(pc_rows) == 8, "elementwise push constants");
 
 #define VK_MAX_GROUPS 65535u
@@ -46,7 +46,7 @@ _Static_assert(sizeof(pc_n) == 4 && sizeof(pc_rows) == 8, "elementwise push cons
 static vkllm_status vk_op_ready(vk_backend *b, const char *op) {
     if (b->lost) return err_set(VKLLM_ERR_DEVICE_LOST, "vulkan: %s: the device was lost earlier", op);
     if (!b->in_pass) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s outside begin()/end()", op);
-    return VKLLM_OK;
+    return vk_ops_flush(b); /* a deferred rope_kv_write that this op did not take over */
 }
 
 /* Buffer holds at least count elements of 4 bytes (count computed without overflow). */
@@ -386,6 +386,44 @@ static vkllm_status vk_pad(vk_backend *b) {
     return VKLLM_OK;
 }
 
+/* Records rope_kv.comp for the op that rope_kv_write checked (vk_ops_flush
+ * when deferred). */
+static vkllm_status vk_rope_kv_record(vk_backend *b, const vk_rope_kv *a) {
+    const bk_batch *bt = b->batch;
+    const bk_kv *kv = a->kv;
+    int D = kv->d.head_dim;
+    uint64_t row = (uint64_t)kv->d.n_kv_heads * (uint64_t)D;
+    VkPipeline p;
+    TRY(vk_pipeline_get(b, "rope_kv", 1, &p));
+    VkBuffer rd[3] = {a->q->b.buf, a->k->b.buf, a->v->b.buf}, wr[2] = {a->q->b.buf, kv->b.buf};
+    TRY(vk_hazard(b, rd, 3, wr, 2));
+    if (b->skip & VK_SKIP_ROPE) return vk_pad(b);
+    pc_rope_kv pc = {(uint32_t)bt->n_tokens, (uint32_t)a->n_heads, (uint32_t)kv->d.n_kv_heads, (uint32_t)D,
+                     a->mode, vk_kv_code(kv), (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks,
+                     b->off_pos, b->off_seq, b->off_bt};
+    vk_bind bind[7] = {vk_bb(a->q), vk_bb(a->k), vk_bb(a->v), vk_kv_layer(kv, a->layer, 0), vk_kv_layer(kv, a->layer, 1),
+                       b->info, a->fb};
+    uint64_t work = (uint64_t)bt->n_tokens * (uint64_t)a->n_heads * (uint64_t)D / 2 + 2 * vk_kv_work(kv, (uint64_t)bt->n_tokens, row);
+    TRY(vk_dispatch(b, p, bind, 7, &pc, sizeof pc, vk_groups(work), 1));
+    return vk_pad(b);
+}
+
+vkllm_status vk_ops_flush(vk_backend *b) {
+    if (!b->rk_pending) return VKLLM_OK;
+    b->rk_pending = 0;
+    return vk_rope_kv_record(b, &b->rk);
+}
+
+/* attention_gqa.comp serves attention of this cache and head count */
+static int vk_att_gqa_ok(const vk_backend *b, const bk_kv *kv, int n_heads) {
+    int D = kv->d.head_dim;
+    return b->att_gqa && D % 8 == 0 && D <= 128 && n_heads % kv->d.n_kv_heads == 0 && n_heads / kv->d.n_kv_heads <= 32;
+}
+
+/* Decode passes (every token of its own sequence, f32 or f16 cache, the
+ * attention_gqa kernel) defer the op: the attention that reads this q and
+ * cache layer next does its work (attention_gqa.comp, ROPE), which saves a
+ * dispatch and a barrier per layer. Any other op first records it as it is. */
 static vkllm_status vk_rope_kv_write(backend *base, bk_buf *q, int n_heads, bk_kv *kv, int layer, const bk_buf *k,
                                      const bk_buf *v, const bk_rope *r) {
     vk_backend *b = (vk_backend *)base;
@@ -402,20 +440,16 @@ static vkllm_status vk_rope_kv_write(backend *base, bk_buf *q, int n_heads, bk_k
     TRY(vk_fits("rope_kv_write", "v", v, (uint64_t)bt->n_tokens, row));
     if (q == k || q == v) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: rope_kv_write: q aliases k or v");
     TRY(vk_check_kv(b, kv, "rope_kv_write", 0));
-    vk_bind fb;
-    TRY(vk_rope_freqs(b, r, &fb));
-    VkPipeline p;
-    TRY(vk_pipeline_get(b, "rope_kv", 1, &p));
-    VkBuffer rd[3] = {q->b.buf, k->b.buf, v->b.buf}, wr[2] = {q->b.buf, kv->b.buf};
-    TRY(vk_hazard(b, rd, 3, wr, 2));
-    if (b->skip & VK_SKIP_ROPE) return vk_pad(b);
-    pc_rope_kv pc = {(uint32_t)bt->n_tokens, (uint32_t)n_heads, (uint32_t)kv->d.n_kv_heads, (uint32_t)D,
-                     (uint32_t)r->mode, vk_kv_code(kv), (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks,
-                     b->off_pos, b->off_seq, b->off_bt};
-    vk_bind bind[7] = {vk_bb(q), vk_bb(k), vk_bb(v), vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), b->info, fb};
-    uint64_t work = (uint64_t)bt->n_tokens * (uint64_t)n_heads * (uint64_t)D / 2 + 2 * vk_kv_work(kv, (uint64_t)bt->n_tokens, row);
-    TRY(vk_dispatch(b, p, bind, 7, &pc, sizeof pc, vk_groups(work), 1));
-    return vk_pad(b);
+    vk_rope_kv a = {.q = q, .k = k, .v = v, .kv = kv, .layer = layer, .n_heads = n_heads, .mode = (uint32_t)r->mode};
+    TRY(vk_rope_freqs(b, r, &a.fb));
+    int defer = b->rope_fuse && vk_att_gqa_ok(b, kv, n_heads) && kv->d.type != DTYPE_Q8_0 && !b->skip &&
+                !b->pad_phases && !b->pad_nb && bt->n_tokens <= bt->n_slots;
+    for (int i = 0; i < bt->n_tokens && defer; i++)
+        for (int j = 0; j < i && defer; j++) defer = bt->seq[i] != bt->seq[j];
+    if (!defer) return vk_rope_kv_record(b, &a);
+    b->rk = a;
+    b->rk_pending = 1;
+    return VKLLM_OK;
 }
 
 /* Split attention along the positions when few (token, head) pairs would
@@ -507,8 +541,8 @@ static vkllm_status vk_att_prompt(vk_backend *b, const char *name, uint32_t per_
  * workgroups, at most VK_ATT_MAX_CHUNKS; several are merged by the last
  * workgroup of each (token, kv head). */
 #define VK_ATT_GQA_GROUPS 512u
-static vkllm_status vk_att_gqa(vk_backend *b, bk_buf *out, const bk_buf *q, const bk_kv *kv, int layer,
-                               const vk_bind *bind, pc_attention *pc, uint32_t n_heads, uint32_t plan_len) {
+static vkllm_status vk_att_gqa(vk_backend *b, bk_buf *out, const bk_buf *q, const bk_kv *kv, const vk_bind *bind,
+                               pc_attention *pc, uint32_t n_heads, uint32_t plan_len, const vk_rope_kv *rk) {
     uint32_t D = pc->head_dim, n = pc->n_tok, nkv = pc->n_kv_heads;
     uint32_t stage = D <= 64 ? 48u : 24u; /* CP in the shader */
     uint32_t groups = nkv * n, want = (VK_ATT_GQA_GROUPS + groups - 1) / groups;
@@ -531,11 +565,31 @@ static vkllm_status vk_att_gqa(vk_backend *b, bk_buf *out, const bk_buf *q, cons
         cnt = (vk_bind){b->att_cnt.buf, 0, cnt_bytes};
     }
     VkPipeline p;
-    TRY(vk_pipeline_get_mode(b, "attention_gqa", 1, D, &p));
-    VkBuffer rd[4] = {q->b.buf, kv->b.buf, part.buf, cnt.buf}, wr[3] = {out->b.buf, part.buf, cnt.buf};
-    TRY(vk_hazard(b, rd, n_chunks > 1 ? 4 : 2, wr, n_chunks > 1 ? 3 : 1));
-    vk_bind gb[7] = {bind[0], bind[1], bind[2], bind[3], bind[4], part, cnt};
-    return vk_dispatch_3d(b, p, gb, 7, pc, sizeof *pc, nkv, n, n_chunks);
+    TRY(vk_pipeline_get_mode(b, rk ? "attention_gqa_rope" : "attention_gqa", 1, D, &p));
+    /* reads: q, the cache, [k, v], [partials, counts]; writes: out, [q, the cache], [partials, counts] */
+    VkBuffer rd[6] = {q->b.buf, kv->b.buf}, wr[5] = {out->b.buf};
+    int n_rd = 2, n_wr = 1;
+    if (rk) {
+        rd[n_rd++] = rk->k->b.buf;
+        rd[n_rd++] = rk->v->b.buf;
+        wr[n_wr++] = q->b.buf;
+        wr[n_wr++] = kv->b.buf;
+        pc->rope_mode = rk->mode;
+    }
+    if (n_chunks > 1) {
+        rd[n_rd++] = part.buf;
+        rd[n_rd++] = cnt.buf;
+        wr[n_wr++] = part.buf;
+        wr[n_wr++] = cnt.buf;
+    }
+    TRY(vk_hazard(b, rd, n_rd, wr, n_wr));
+    vk_bind gb[10] = {bind[0], bind[1], bind[2], bind[3], bind[4], part, cnt};
+    if (rk) {
+        gb[7] = vk_bb(rk->k);
+        gb[8] = vk_bb(rk->v);
+        gb[9] = rk->fb;
+    }
+    return vk_dispatch_3d(b, p, gb, rk ? 10 : 7, pc, sizeof *pc, nkv, n, n_chunks);
 }
 
 /* Attention of batch tokens t0 .. t0 + n - 1 (the caller checked the sizes):
@@ -543,13 +597,13 @@ static vkllm_status vk_att_gqa(vk_backend *b, bk_buf *out, const bk_buf *q, cons
  * sequences at their offsets in the batch info, so every kernel sees tokens
  * 0 .. n - 1. */
 static vkllm_status vk_att_range(vk_backend *b, bk_buf *out, const bk_buf *q, const bk_kv *kv, int layer,
-                                 int n_heads, float scale, int t0, int n) {
+                                 int n_heads, float scale, int t0, int n, const vk_rope_kv *rk) {
     const bk_batch *bt = b->batch;
     int D = kv->d.head_dim;
     uint64_t tok_bytes = (uint64_t)n_heads * (uint64_t)D * 4;
     pc_attention pc = {(uint32_t)n, (uint32_t)n_heads, (uint32_t)kv->d.n_kv_heads, (uint32_t)D,
                        (uint32_t)kv->d.block_size, (uint32_t)bt->max_blocks, vk_kv_code(kv), scale,
-                       b->off_pos + (uint32_t)t0, b->off_seq + (uint32_t)t0, b->off_bt, 0, 1};
+                       b->off_pos + (uint32_t)t0, b->off_seq + (uint32_t)t0, b->off_bt, 0, 1, 0};
     vk_bind ob = {out->b.buf, (uint64_t)t0 * tok_bytes, (uint64_t)n * tok_bytes};
     vk_bind qb = {q->b.buf, (uint64_t)t0 * tok_bytes, (uint64_t)n * tok_bytes};
     vk_bind bind[5] = {ob, qb, vk_kv_layer(kv, layer, 0), vk_kv_layer(kv, layer, 1), b->info};
@@ -594,9 +648,7 @@ static vkllm_status vk_att_range(vk_backend *b, bk_buf *out, const bk_buf *q, co
          * this check is dropped. */
         return vk_att_prompt(b, "attention_tiled", 16, out, q, kv, bind, &pc, (uint32_t)n_heads);
     }
-    int n_rep = n_heads / kv->d.n_kv_heads;
-    if (b->att_gqa && D % 8 == 0 && D <= 128 && n_rep <= 32)
-        return vk_att_gqa(b, out, q, kv, layer, bind, &pc, (uint32_t)n_heads, plan_len);
+    if (vk_att_gqa_ok(b, kv, n_heads)) return vk_att_gqa(b, out, q, kv, bind, &pc, (uint32_t)n_heads, plan_len, rk);
     /* the per-token kernels specialised on D stage K/V chunks in shared memory
      * (attention.comp: 48 positions up to 64 dims, 24 up to 128, two f32
      * tiles of D + 1 floats a row, beside 3 KiB of other state); a device with
@@ -631,6 +683,11 @@ static vkllm_status vk_att_range(vk_backend *b, bk_buf *out, const bk_buf *q, co
 static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, const bk_kv *kv, int layer, int n_heads,
                                  float scale) {
     vk_backend *b = (vk_backend *)base;
+    /* the deferred rope_kv_write of this q and layer (vk_rope_kv_write):
+     * taken over here, else vk_op_ready records it */
+    vk_rope_kv rk = b->rk;
+    int fused = b->rk_pending && rk.q == q && rk.kv == kv && rk.layer == layer && rk.n_heads == n_heads;
+    if (fused) b->rk_pending = 0;
     TRY(vk_op_ready(b, "attention"));
     const bk_batch *bt = b->batch;
     int D = kv->d.head_dim;
@@ -643,20 +700,22 @@ static vkllm_status vk_attention(backend *base, bk_buf *out, const bk_buf *q, co
     TRY(vk_check_kv(b, kv, "attention", 1));
     if (b->skip & VK_SKIP_ATTENTION) return VKLLM_OK;
     int n = bt->n_tokens;
+    /* (a deferred rope implies tokens of distinct sequences: one range) */
+    if (fused) return vk_att_range(b, out, q, kv, layer, n_heads, scale, 0, n, &rk);
     if (n < 2 * VK_GEMM_MIN_TOK || ((uint64_t)n_heads * (uint64_t)D * 4) % vk_storage_align(b))
-        return vk_att_range(b, out, q, kv, layer, n_heads, scale, 0, n); /* no room for a long run beside others */
+        return vk_att_range(b, out, q, kv, layer, n_heads, scale, 0, n, NULL); /* no room for a long run beside others */
     int gap = 0; /* first token not yet dispatched */
     for (int t = 0; t < n;) {
         int e = t + 1;
         while (e < n && bt->seq[e] == bt->seq[t]) e++;
         if (e - t >= VK_GEMM_MIN_TOK && e - t < n) {
-            if (t > gap) TRY(vk_att_range(b, out, q, kv, layer, n_heads, scale, gap, t - gap));
-            TRY(vk_att_range(b, out, q, kv, layer, n_heads, scale, t, e - t));
+            if (t > gap) TRY(vk_att_range(b, out, q, kv, layer, n_heads, scale, gap, t - gap, NULL));
+            TRY(vk_att_range(b, out, q, kv, layer, n_heads, scale, t, e - t, NULL));
             gap = e;
         }
         t = e;
     }
-    return gap < n ? vk_att_range(b, out, q, kv, layer, n_heads, scale, gap, n - gap) : VKLLM_OK;
+    return gap < n ? vk_att_range(b, out, q, kv, layer, n_heads, scale, gap, n - gap, NULL) : VKLLM_OK;
 }
 
 static vkllm_status vk_binary(vk_backend *b, const char *op, bk_buf *out, const bk_buf *a, const bk_buf *bb, size_t n) {

@@ -10,8 +10,9 @@
  * in use: 8 on lavapipe, 32 on NVIDIA, 32/64 on AMD). */
 #define VK_WG 64
 
-/* Descriptor set 0: eight storage buffers; each op documents its use. */
-#define VK_NBIND 8
+/* Descriptor set 0: ten storage buffers; each op documents its use (devices
+ * with fewer per stage are not used). */
+#define VK_NBIND 10
 
 /* gemm.comp (matmul of VK_GEMM_MIN_TOK tokens or more): a 64-row x
  * 64-token tile per workgroup of 256 threads. */

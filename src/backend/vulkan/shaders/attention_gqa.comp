@@ -21,9 +21,16 @@
 // the chunks of all its heads, with the same teams: slice sl takes chunks sl,
 // sl + n_sl, ... So the split costs no second dispatch and barrier.
 // kv_type: 0 f32, 1 f16, 2 Q8_0 (common/kv.glsl).
+// With ROPE (decode batches whose tokens are all of different sequences, f32
+// or f16 caches) the kernel also does rope_kv.comp's work, which then costs
+// no dispatch and barrier of its own: each workgroup rotates its heads' q as
+// it loads them, the workgroup whose chunk holds the token's position
+// rotates k and stores k and v there (and stages them from shared memory),
+// and the workgroup that finishes a (token, kv head) writes the rotated q
+// back (after every workgroup has read it). Rotation as rope_kv.comp.
 // Bindings: 0 out [n_tok][n_heads*D], 1 q, 2 K cache (layer), 3 V cache,
 // 4 batch info, 5 partials [n_tok][n_heads][n_chunks][D+2], 6 counts
-// [n_tok][n_kv_heads].
+// [n_tok][n_kv_heads]; ROPE: 7 k, 8 v [n_tok][n_kv_heads*D], 9 inv_freq [D/2].
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
 #include "../vk_shader_iface.h"
@@ -33,9 +40,18 @@ layout(local_size_x = 256) in;
 layout(constant_id = 1) const uint HD = 64u;
 
 layout(std430, binding = 0) writeonly buffer OBuf { float O[]; };
+#ifdef ROPE
+layout(std430, binding = 1) buffer QBuf { float Q[]; };
+layout(std430, binding = 2) buffer KcBuf { uint Kc[]; };
+layout(std430, binding = 3) buffer VcBuf { uint Vc[]; };
+layout(std430, binding = 7) readonly buffer KrBuf { float Kr[]; };
+layout(std430, binding = 8) readonly buffer VrBuf { float Vr[]; };
+layout(std430, binding = 9) readonly buffer FBuf { float F[]; };
+#else
 layout(std430, binding = 1) readonly buffer QBuf { float Q[]; };
 layout(std430, binding = 2) readonly buffer KcBuf { uint Kc[]; };
 layout(std430, binding = 3) readonly buffer VcBuf { uint Vc[]; };
+#endif
 layout(std430, binding = 4) readonly buffer IBuf { int Info[]; };
 layout(std430, binding = 5) coherent buffer PBuf { float P[]; };
 layout(std430, binding = 6) coherent buffer CBuf { uint Cnt[]; };
@@ -43,10 +59,24 @@ layout(std430, binding = 6) coherent buffer CBuf { uint Cnt[]; };
 layout(push_constant) uniform PC {
     uint n_tok, n_heads, n_kv_heads, head_dim, block_size, max_blocks, kv_type;
     float scale;
-    uint pos_off, seq_off, bt_off, chunk, n_chunks;
+    uint pos_off, seq_off, bt_off, chunk, n_chunks, rope_mode;
 } pc;
 
 #include "common/kv.glsl"
+#ifdef ROPE
+#include "common/rope.glsl"
+shared float newk_s[HD], newv_s[HD]; // the token's own k (rotated, as the cache holds it) and v
+// element e of the head at BUF[base], rotated for position pos (mode 0:
+// adjacent pairs, 1: halves)
+#define ROT(BUF, base, e, pos) rot2(pc.rope_mode == 0u ? BUF[(base) + ((e) & ~1u)] : BUF[(base) + ((e) % (HD / 2u))],  \
+    pc.rope_mode == 0u ? BUF[(base) + ((e) | 1u)] : BUF[(base) + ((e) % (HD / 2u)) + HD / 2u], e, pos)
+float rot2(float x0, float x1, uint e, float pos) {
+    uint i = pc.rope_mode == 0u ? e >> 1 : e % (HD / 2u);
+    bool second = pc.rope_mode == 0u ? (e & 1u) != 0u : e >= HD / 2u;
+    vec2 cs = rope_cs(pos, F[i]);
+    return second ? x0 * cs.y + x1 * cs.x : x0 * cs.x - x1 * cs.y;
+}
+#endif
 
 const uint NTEAM = 32u;
 const uint DPL = HD / 8u;                 // dims per lane
@@ -73,14 +103,26 @@ float kv_elem_f(uint which, uint base, uint d) {
     return uintBitsToFloat(which == 0u ? Kc[base + d] : Vc[base + d]);
 }
 
-// K and V of positions base_s[0 .. n_c) into kv_s
-void stage(uint n_c) {
+// K and V of positions base_s[0 .. n_c) (c0 + i) into kv_s; with ROPE the
+// token's own position p from newk_s / newv_s
+void stage(uint n_c, uint c0, uint p) {
     uint tid = gl_LocalInvocationID.x;
     if (pc.kv_type == 1u) {
         const uint WPR = HD / 2u; // words per row (f16 bases are even)
         for (uint e = tid; e < n_c * WPR; e += 256u) {
             uint i = e / WPR, dw = e % WPR, w = (base_s[i] >> 1) + dw;
+#ifdef ROPE
+            vec2 kk, vv;
+            if (c0 + i == p) {
+                kk = vec2(newk_s[2u * dw], newk_s[2u * dw + 1u]);
+                vv = vec2(newv_s[2u * dw], newv_s[2u * dw + 1u]);
+            } else {
+                kk = unpackHalf2x16(Kc[w]);
+                vv = unpackHalf2x16(Vc[w]);
+            }
+#else
             vec2 kk = unpackHalf2x16(Kc[w]), vv = unpackHalf2x16(Vc[w]);
+#endif
             kv_s[i * ROW + 2u * dw] = kk.x;
             kv_s[i * ROW + 2u * dw + 1u] = kk.y;
             kv_s[(CP + i) * ROW + 2u * dw] = vv.x;
@@ -90,6 +132,13 @@ void stage(uint n_c) {
     }
     for (uint e = tid; e < n_c * HD; e += 256u) {
         uint i = e / HD, d = e % HD;
+#ifdef ROPE
+        if (c0 + i == p) {
+            kv_s[i * ROW + d] = newk_s[d];
+            kv_s[(CP + i) * ROW + d] = newv_s[d];
+            continue;
+        }
+#endif
         kv_s[i * ROW + d] = kv_elem_f(0u, base_s[i], d);
         kv_s[(CP + i) * ROW + d] = kv_elem_f(1u, base_s[i], d);
     }
@@ -127,6 +176,20 @@ void join_slices(inout float m, inout float l, inout float acc[DPL], uint team, 
     barrier();
 }
 
+// ROPE: the rotated q back in place, by the workgroup that finishes the
+// (token, kv head): every workgroup has read q by then; all of a head's
+// values are read before any is written (a value is its pair's partner)
+void store_rotated_q(uint qb, uint lane, bool mine) {
+#ifdef ROPE
+    float posf = float(uint(Info[pc.pos_off + gl_WorkGroupID.y]));
+    float qr[DPL];
+    for (uint k = 0u; k < DPL; k++) qr[k] = mine ? ROT(Q, qb, lane + 8u * k, posf) : 0.0;
+    barrier();
+    if (mine)
+        for (uint k = 0u; k < DPL; k++) Q[qb + lane + 8u * k] = qr[k];
+#endif
+}
+
 void main() {
     uint tid = gl_LocalInvocationID.x;
     uint kh = gl_WorkGroupID.x, t = gl_WorkGroupID.y, z = gl_WorkGroupID.z;
@@ -139,10 +202,38 @@ void main() {
     uint h = kh * n_rep + g, row = pc.n_kv_heads * HD;
     uint qb = (t * pc.n_heads + h) * HD;
 
-    float qv[DPL];
-    for (uint k = 0u; k < DPL; k++) qv[k] = act ? Q[qb + lane + 8u * k] * pc.scale : 0.0;
     uint p = uint(Info[pc.pos_off + t]), s = uint(Info[pc.seq_off + t]);
     uint j0 = z * pc.chunk, j1 = min(p + 1u, j0 + pc.chunk);
+    float qv[DPL];
+#ifdef ROPE
+    float posf = float(p);
+    for (uint k = 0u; k < DPL; k++) qv[k] = act ? ROT(Q, qb, lane + 8u * k, posf) * pc.scale : 0.0;
+    if (j0 <= p) { // this chunk holds the token's position: its k and v go to the cache here
+        uint kb = t * row + kh * HD, base = kv_base(s, p, row, kh);
+        for (uint e = tid; e < HD / 2u; e += 256u) {
+            vec2 kk = vec2(ROT(Kr, kb, 2u * e, posf), ROT(Kr, kb, 2u * e + 1u, posf));
+            vec2 vv = vec2(Vr[kb + 2u * e], Vr[kb + 2u * e + 1u]);
+            if (pc.kv_type == 1u) {
+                uint wk = packHalf2x16(kk), wv = packHalf2x16(vv);
+                Kc[(base >> 1) + e] = wk;
+                Vc[(base >> 1) + e] = wv;
+                kk = unpackHalf2x16(wk); // staged as the cache holds them
+                vv = unpackHalf2x16(wv);
+            } else {
+                Kc[base + 2u * e] = floatBitsToUint(kk.x);
+                Kc[base + 2u * e + 1u] = floatBitsToUint(kk.y);
+                Vc[base + 2u * e] = floatBitsToUint(vv.x);
+                Vc[base + 2u * e + 1u] = floatBitsToUint(vv.y);
+            }
+            newk_s[2u * e] = kk.x;
+            newk_s[2u * e + 1u] = kk.y;
+            newv_s[2u * e] = vv.x;
+            newv_s[2u * e + 1u] = vv.y;
+        }
+    }
+#else
+    for (uint k = 0u; k < DPL; k++) qv[k] = act ? Q[qb + lane + 8u * k] * pc.scale : 0.0;
+#endif
 
     float m = -3.0e38, l = 0.0;
     float acc[DPL];
@@ -151,7 +242,7 @@ void main() {
         uint n_c = min(CP, j1 - c0);
         if (tid < n_c) base_s[tid] = kv_base(s, c0 + tid, row, kh);
         barrier();
-        stage(n_c);
+        stage(n_c, c0, p);
         barrier();
         if (act)
             for (uint i = sl; i < n_c; i += n_sl) {
@@ -170,6 +261,7 @@ void main() {
     if (pc.n_chunks == 1u) {
         if (act && team < n_rep)
             for (uint k = 0u; k < DPL; k++) O[qb + lane + 8u * k] = acc[k] / l;
+        store_rotated_q(qb, lane, act && team < n_rep);
         return;
     }
     const uint W = HD + 2u;
@@ -206,4 +298,5 @@ void main() {
     if (act && team < n_rep)
         for (uint k = 0u; k < DPL; k++) O[qb + lane + 8u * k] = acc[k] / l;
     if (tid == 0u) Cnt[t * pc.n_kv_heads + kh] = 0u; // zero again for the next pass
+    store_rotated_q(qb, lane, act && team < n_rep);
 }
