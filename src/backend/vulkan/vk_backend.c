@@ -355,6 +355,7 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     b->gemm_min = gmin >= VK_GEMM_MIN_TOK && gmin <= 4096 ? gmin : VK_GEMM_MIN_TOK;
     b->mv_plain = vk_env_zero("VKLLM_VK_MATVEC_SX");
     b->rope_fuse = !vk_env_zero("VKLLM_VK_ROPE_FUSE");
+    b->gemm_split = !vk_env_zero("VKLLM_VK_GEMM_SPLIT");
     b->att_gqa = !b->no_subgroup && b->d.info.subgroup_shuffle && !vk_env_zero("VKLLM_VK_ATT_GQA");
     const char *pe = getenv("VKLLM_VK_PAD"), *pn = getenv("VKLLM_VK_PAD_NB");
     b->pad_phases = pe && atoi(pe) > 0 && atoi(pe) <= 64 ? atoi(pe) : 0;

@@ -118,7 +118,8 @@ typedef struct vk_backend {
     int rope_fuse; /* rope_kv_write deferred into attention_gqa where it can, unless VKLLM_VK_ROPE_FUSE=0 */
     vk_rope_kv rk;
     int rk_pending;
-    int att_gqa; /* attention_gqa.comp for per-token attention: subgroup shuffles, unless VKLLM_VK_ATT_GQA=0 */
+    int att_gqa;
+    int gemm_split; /* split-K for GEMMs of few tiles (gemm_cm.comp), unless VKLLM_VK_GEMM_SPLIT=0 */ /* attention_gqa.comp for per-token attention: subgroup shuffles, unless VKLLM_VK_ATT_GQA=0 */
     int pad_phases, pad_nb;
     /* VKLLM_VK_SKIP=N (timing only: wrong results): ops of these kinds record
      * nothing, so a decode's tok/s shows what they cost without timestamps */
@@ -160,6 +161,7 @@ typedef struct vk_backend {
 
     /* split attention's partials (vk_ops.c), and outgrown ones waiting for the fence */
     vk_buffer att_part, att_cnt; /* partials; per-(token, head) counts, zero between passes */
+    vk_buffer gemm_part, gemm_cnt; /* the same for split-K GEMMs (per tile counts) */
     vk_buffer retired[VK_MAX_RETIRED];
     int n_retired;
 

@@ -12,7 +12,9 @@
 #include "core/mem.h"
 
 /* Push constants: the same fields, in the same order, as each shader's PC block. */
-typedef struct { uint32_t ne0, n_rows, row_w0, row_out0, n_out, n_tok, row_bytes, bias_type; } pc_matmul;
+typedef struct {
+    uint32_t ne0, n_rows, row_w0, row_out0, n_out, n_tok, row_bytes, bias_type, n_split, k_units;
+} pc_matmul;
 typedef struct {
     uint32_t ne0, n_rows, row_w0, row_out0, n_out, n_tok, row_bytes, bias_type, norm_type;
     float eps;
@@ -31,7 +33,7 @@ typedef struct {
 } pc_attention;
 typedef struct { uint32_t n; } pc_n;
 typedef struct { uint32_t n_rows, n; } pc_rows;
-_Static_assert(sizeof(pc_matmul) == 32 && sizeof(pc_matmul) <= VK_PC_MAX, "matmul push constants");
+_Static_assert(sizeof(pc_matmul) == 40 && sizeof(pc_matmul) <= VK_PC_MAX, "matmul push constants");
 _Static_assert(sizeof(pc_matvec) == 40 && sizeof(pc_matvec) <= VK_PC_MAX, "matvec push constants");
 _Static_assert(sizeof(pc_rope_kv) == 44 && sizeof(pc_rope_kv) <= VK_PC_MAX, "rope_kv push constants");
 _Static_assert(sizeof(pc_embed) == 24, "embed push constants");
@@ -192,6 +194,13 @@ static vkllm_status vk_mm_check(vk_backend *b, const char *op, bk_buf *out, cons
     return VKLLM_OK;
 }
 
+static vkllm_status vk_scratch(vk_backend *b, vk_buffer *part, vk_buffer *cnt, uint64_t part_bytes, uint64_t cnt_bytes,
+                               const char *what);
+
+/* split-K of gemm_cm.comp: up to VK_GEMM_SPLIT_MAX parts, for about this many workgroups */
+#define VK_GEMM_SPLIT_GROUPS 256u
+#define VK_GEMM_SPLIT_MAX 16u
+
 /* Many tokens: gemm.comp, 64-row x 64-token tiles, or gemm_cm.comp on
  * NVIDIA cooperative matrices, 128 x 64. Sizes were checked by the caller. */
 static vkllm_status vk_gemm(vk_backend *b, bk_buf *out, const bk_weight *w, const bk_buf *x, uint32_t bias_type,
@@ -200,20 +209,44 @@ static vkllm_status vk_gemm(vk_backend *b, bk_buf *out, const bk_weight *w, cons
     snprintf(name, sizeof name, "gemm%s_%s", b->use_cm ? "_cm" : "", vk_type_tag(w->type));
     VkPipeline p;
     TRY(vk_pipeline_get(b, name, 1, &p));
-    VkBuffer rd[1] = {x->b.buf}, wr[1] = {out->b.buf};
-    TRY(vk_hazard(b, rd, 1, wr, 1));
     const uint32_t rt = b->use_cm ? VK_GEMM_CM_ROWS : VK_GEMM_TILE, tt = b->use_cm ? VK_GEMM_CM_TOK : VK_GEMM_TILE;
     const uint32_t seg = VK_MAX_GROUPS * rt;
     uint32_t gy = ((uint32_t)n_tok + tt - 1) / tt;
+    uint32_t nu = (uint32_t)(w->ne0 + 31) / 32;
+    int first = 1; /* x and out: one hazard check for all shards (their rows are disjoint) */
     for (int i = 0; i < w->n_shards; i++) {
         const vk_shard *s = &w->shards[i];
-        vk_bind bind[4] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b};
         for (uint32_t r0 = 0; r0 < (uint32_t)s->rows; r0 += seg) {
             uint32_t nr = (uint32_t)s->rows - r0 < seg ? (uint32_t)s->rows - r0 : seg;
+            uint32_t gx = (nr + rt - 1) / rt, n_split = 1, k_units = (nu + 1) & ~1u;
+            /* split-K (gemm_cm.comp) when the tiles alone leave the GPU idle:
+             * ~VK_GEMM_SPLIT_GROUPS workgroups, each at least two steps of K */
+            if (b->use_cm && b->gemm_split && (uint64_t)gx * gy < VK_GEMM_SPLIT_GROUPS) {
+                uint32_t want = (uint32_t)((VK_GEMM_SPLIT_GROUPS + (uint64_t)gx * gy - 1) / ((uint64_t)gx * gy));
+                if (want > VK_GEMM_SPLIT_MAX) want = VK_GEMM_SPLIT_MAX;
+                k_units = ((nu + want - 1) / want + 1) & ~1u;
+                if (k_units < 4) k_units = 4;
+                n_split = (nu + k_units - 1) / k_units;
+                if (n_split < 2) n_split = 1, k_units = (nu + 1) & ~1u;
+            }
+            vk_bind bind[6] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b};
+            VkBuffer rd[3] = {x->b.buf}, wr[3] = {out->b.buf};
+            int n_rw = 1;
+            if (n_split > 1) {
+                uint64_t tiles = (uint64_t)gx * gy;
+                TRY(vk_scratch(b, &b->gemm_part, &b->gemm_cnt, tiles * n_split * rt * tt * 4, tiles * 4, "GEMM partials"));
+                bind[4] = (vk_bind){b->gemm_part.buf, 0, tiles * n_split * rt * tt * 4};
+                bind[5] = (vk_bind){b->gemm_cnt.buf, 0, tiles * 4};
+                rd[1] = wr[1] = b->gemm_part.buf;
+                rd[2] = wr[2] = b->gemm_cnt.buf;
+                n_rw = 3;
+            }
+            if (first || n_split > 1) TRY(vk_hazard(b, rd + !first, n_rw - !first, wr + !first, n_rw - !first));
+            first = 0;
             pc_matmul pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0, (uint32_t)w->ne1,
-                            (uint32_t)n_tok, (uint32_t)w->row_bytes, bias_type};
+                            (uint32_t)n_tok, (uint32_t)w->row_bytes, bias_type, n_split, k_units};
             b->prof_bytes = (uint64_t)nr * w->row_bytes;
-            TRY(vk_dispatch(b, p, bind, 4, &pc, sizeof pc, (nr + rt - 1) / rt, gy));
+            TRY(vk_dispatch_3d(b, p, bind, 6, &pc, sizeof pc, gx, gy, n_split));
         }
     }
     return VKLLM_OK;
@@ -503,15 +536,20 @@ static vkllm_status vk_att_fit(vk_backend *b, vk_buffer *buf, uint64_t bytes, ui
 /* The partials, and the per-(token, head) counts, all zero (the kernel leaves
  * them zero): a new counts buffer is zeroed by a transfer of its own, outside
  * the pass's command buffer (which is not being recorded yet). */
-static vkllm_status vk_att_scratch(vk_backend *b, uint64_t part_bytes, uint64_t cnt_bytes) {
+static vkllm_status vk_scratch(vk_backend *b, vk_buffer *part, vk_buffer *cnt, uint64_t part_bytes, uint64_t cnt_bytes,
+                               const char *what) {
     int made;
-    TRY(vk_att_fit(b, &b->att_part, part_bytes, 1u << 20, "attention partials", &made));
-    TRY(vk_att_fit(b, &b->att_cnt, cnt_bytes, 4096, "attention counts", &made));
+    TRY(vk_att_fit(b, part, part_bytes, 1u << 20, what, &made));
+    TRY(vk_att_fit(b, cnt, cnt_bytes, 4096, what, &made));
     if (!made) return VKLLM_OK;
     VkCommandBuffer cmd;
     TRY(vk_imm_begin(b, &cmd));
-    vkCmdFillBuffer(cmd, b->att_cnt.buf, 0, VK_WHOLE_SIZE, 0);
+    vkCmdFillBuffer(cmd, cnt->buf, 0, VK_WHOLE_SIZE, 0);
     return vk_imm_end(b);
+}
+
+static vkllm_status vk_att_scratch(vk_backend *b, uint64_t part_bytes, uint64_t cnt_bytes) {
+    return vk_scratch(b, &b->att_part, &b->att_cnt, part_bytes, cnt_bytes, "attention partials");
 }
 
 void vk_att_scratch_release(vk_backend *b, int all) {
@@ -520,6 +558,8 @@ void vk_att_scratch_release(vk_backend *b, int all) {
     if (all) {
         vk_buffer_destroy(b, &b->att_part);
         vk_buffer_destroy(b, &b->att_cnt);
+        vk_buffer_destroy(b, &b->gemm_part);
+        vk_buffer_destroy(b, &b->gemm_cnt);
     }
 }
 

@@ -33,10 +33,18 @@ layout(std430, binding = 1) readonly buffer XBuf { float X[]; };
 layout(std430, binding = 1) readonly buffer XBuf4 { vec4 X4[]; };
 layout(std430, binding = 2) writeonly buffer OBuf { float O[]; };
 layout(std430, binding = 3) readonly buffer BBuf { uint Bw[]; };
+// split-K (n_split > 1): workgroup z sums units [z k_units, (z + 1) k_units)
+// of every row into its tile's slot of the partials; the last workgroup of a
+// tile (an atomic count, zero between passes) adds the slots in order
+// (deterministic) and writes out. Few tiles (small batches: 32 tokens of a
+// 2048-row weight are 16 tiles) then still fill the GPU.
+layout(std430, binding = 4) coherent buffer PBuf { float P[]; };  // [tile][split][BN][BM]
+layout(std430, binding = 5) coherent buffer CBuf { uint Cnt[]; }; // per tile
 
 layout(push_constant) uniform PC {
-    uint ne0, n_rows, row_w0, row_out0, n_out, n_tok, row_bytes, bias_type;
+    uint ne0, n_rows, row_w0, row_out0, n_out, n_tok, row_bytes, bias_type, n_split, k_units;
 } pc;
+shared uint last_s;
 
 #include "common/bytes.glsl"
 #include "common/dequant.glsl"
@@ -179,11 +187,14 @@ void main() {
     // array of cooperative matrices indexed in a loop may live in memory
     CM_C c00 = CM_C(0.0), c01 = CM_C(0.0), c10 = CM_C(0.0), c11 = CM_C(0.0);
 
-    fetch(r0, t0, 0u);
-    for (uint u0 = 0u; u0 < nu; u0 += 2u) {
+    // this workgroup's units (k_units is even: a step's two units never
+    // straddle two splits)
+    uint ub = gl_WorkGroupID.z * pc.k_units, ue = min(nu, ub + pc.k_units);
+    fetch(r0, t0, ub);
+    for (uint u0 = ub; u0 < ue; u0 += 2u) {
         store(u0);
         barrier();
-        if (u0 + 2u < nu) fetch(r0, t0, u0 + 2u); // in flight during the multiplies
+        if (u0 + 2u < ue) fetch(r0, t0, u0 + 2u); // in flight during the multiplies
         [[unroll]] for (uint kk = 0u; kk < BK / 8u; kk += 2u) {
             CM_A a0, a1, b0, b1;
             coopMatLoadNV(a0, Ws4, wr * SA4 + kk, SA4, false);
@@ -199,7 +210,11 @@ void main() {
     }
 
     // lane l writes 8 consecutive rows of one token: O's rows are contiguous
+    // (split: the tile's partial, all of it)
     uint cs = sg * 256u, lt = lane >> 1, lr = (lane & 1u) * 8u;
+    bool split = pc.n_split > 1u;
+    uint tile = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+    uint pb = (tile * pc.n_split + gl_WorkGroupID.z) * (BM * BN);
     for (uint q = 0u; q < 4u; q++) {
         uint i = q >> 1, j = q & 1u;
         if (q == 0u) coopMatStoreNV(c00, Cs, cs, 16u, true);
@@ -211,7 +226,9 @@ void main() {
         uint tok = t0 + wc + 16u * j + lt;
         for (uint e = 0u; e < 8u; e++) {
             uint r = r0 + wr + 16u * i + lr + e;
-            if (r < pc.n_rows && tok < pc.n_tok) {
+            if (split) {
+                P[pb + (tok - t0) * BM + (r - r0)] = Cs[cs + lt * 16u + lr + e];
+            } else if (r < pc.n_rows && tok < pc.n_tok) {
                 uint ro = pc.row_out0 + r;
                 float bias = pc.bias_type != VK_NO_BIAS ? bias_at(ro) : 0.0;
                 O[tok * pc.n_out + ro] = Cs[cs + lt * 16u + lr + e] + bias;
@@ -219,4 +236,25 @@ void main() {
         }
         subgroupBarrier();
     }
+    if (!split) return;
+    // the partials made visible before the count goes up
+    controlBarrier(gl_ScopeWorkgroup, gl_ScopeQueueFamily, gl_StorageSemanticsBuffer,
+                   gl_SemanticsAcquireRelease | gl_SemanticsMakeAvailable | gl_SemanticsMakeVisible);
+    if (tid == 0u)
+        last_s = atomicAdd(Cnt[tile], 1u, gl_ScopeQueueFamily, gl_StorageSemanticsBuffer,
+                           gl_SemanticsAcquireRelease | gl_SemanticsMakeAvailable | gl_SemanticsMakeVisible) ==
+                         pc.n_split - 1u ? 1u : 0u;
+    controlBarrier(gl_ScopeWorkgroup, gl_ScopeQueueFamily, gl_StorageSemanticsBuffer | gl_StorageSemanticsShared,
+                   gl_SemanticsAcquireRelease | gl_SemanticsMakeAvailable | gl_SemanticsMakeVisible);
+    if (last_s == 0u) return;
+    uint p0 = tile * pc.n_split * (BM * BN);
+    for (uint e = tid; e < BM * BN; e += 256u) {
+        uint r = r0 + e % BM, tok = t0 + e / BM;
+        if (r >= pc.n_rows || tok >= pc.n_tok) continue;
+        float v = 0.0;
+        for (uint zz = 0u; zz < pc.n_split; zz++) v += P[p0 + zz * (BM * BN) + e];
+        uint ro = pc.row_out0 + r;
+        O[tok * pc.n_out + ro] = v + (pc.bias_type != VK_NO_BIAS ? bias_at(ro) : 0.0);
+    }
+    if (tid == 0u) Cnt[tile] = 0u; // zero again for the next pass
 }
