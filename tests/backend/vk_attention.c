@@ -290,6 +290,10 @@ int main(void) {
     uint64_t rng = test_seed() | 1;
     backend *vk = vkh_open(0, 0);
     if (!vk) return 0;
+    /* rope_kv_write deferred into attention_gqa (off by default, on here so
+     * the decode passes of distinct sequences below run it; pass 1's single
+     * sequence still takes rope_kv.comp) */
+    ((vk_backend *)vk)->rope_fuse = 1;
     backend *cpu = vkh_cpu();
     test_rope(cpu, vk, &rng);
     test_attention(cpu, vk, &rng, DTYPE_F32, BK_ROPE_NEOX);

@@ -354,14 +354,16 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     int gmin = gm ? atoi(gm) : 0;
     b->gemm_min = gmin >= VK_GEMM_MIN_TOK && gmin <= 4096 ? gmin : VK_GEMM_MIN_TOK;
     b->mv_plain = vk_env_zero("VKLLM_VK_MATVEC_SX");
-    b->rope_fuse = !vk_env_zero("VKLLM_VK_ROPE_FUSE");
+    /* measured slower on the H200 (docs/PERF.md): on with VKLLM_VK_ROPE_FUSE=1 */
+    const char *rf = getenv("VKLLM_VK_ROPE_FUSE");
+    b->rope_fuse = rf && !strcmp(rf, "1");
     b->gemm_split = !vk_env_zero("VKLLM_VK_GEMM_SPLIT");
     b->att_gqa = !b->no_subgroup && b->d.info.subgroup_shuffle && !vk_env_zero("VKLLM_VK_ATT_GQA");
     const char *pe = getenv("VKLLM_VK_PAD"), *pn = getenv("VKLLM_VK_PAD_NB");
     b->pad_phases = pe && atoi(pe) > 0 && atoi(pe) <= 64 ? atoi(pe) : 0;
     b->pad_nb = pn && atoi(pn) > 0 && atoi(pn) <= 64 ? atoi(pn) : 0;
     const char *sk = getenv("VKLLM_VK_SKIP");
-    b->skip = sk ? atoi(sk) & 7 : 0;
+    b->skip = sk ? atoi(sk) & 15 : 0;
     if (b->skip) log_msg(LOG_WARN, "vulkan: VKLLM_VK_SKIP=%d: some ops are left out, results are wrong (timing only)", b->skip);
     uint64_t lim = b->d.info.max_storage_range;
     if (lim > (1ull << 31)) lim = 1ull << 31; /* shaders use 32-bit byte offsets */

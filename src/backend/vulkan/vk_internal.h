@@ -115,15 +115,18 @@ typedef struct vk_backend {
      * token, quantized weights) and rows per workgroup */
     uint32_t mv_wg, mv_wg1, mv_wg_q, mv_nr;
     uint64_t weight_limit; /* bytes a weight binding may span */
-    int rope_fuse; /* rope_kv_write deferred into attention_gqa where it can, unless VKLLM_VK_ROPE_FUSE=0 */
+    /* rope_kv_write deferred into attention_gqa where it can (VKLLM_VK_ROPE_FUSE=1;
+     * off by default: slower on the H200, docs/PERF.md) */
+    int rope_fuse;
     vk_rope_kv rk;
     int rk_pending;
-    int att_gqa;
-    int gemm_split; /* split-K for GEMMs of few tiles (gemm_cm.comp), unless VKLLM_VK_GEMM_SPLIT=0 */ /* attention_gqa.comp for per-token attention: subgroup shuffles, unless VKLLM_VK_ATT_GQA=0 */
-    int pad_phases, pad_nb;
+    int att_gqa;    /* attention_gqa.comp for per-token attention: subgroup shuffles, unless VKLLM_VK_ATT_GQA=0 */
+    int gemm_split; /* split-K for GEMMs of few tiles (gemm_cm.comp), unless VKLLM_VK_GEMM_SPLIT=0 */
+    int pad_phases, pad_nb; /* VKLLM_VK_PAD, VKLLM_VK_PAD_NB: empty dispatches per layer (vk_ops.c) */
     /* VKLLM_VK_SKIP=N (timing only: wrong results): ops of these kinds record
-     * nothing, so a decode's tok/s shows what they cost without timestamps */
-    int skip; /* VKLLM_VK_PAD, VKLLM_VK_PAD_NB: empty dispatches per layer (vk_ops.c) */
+     * nothing (VK_SKIP_MATVEC_WG: matvecs of one workgroup), so a decode's
+     * tok/s shows what they cost without timestamps */
+    int skip;
 
     VkDescriptorSetLayout dsl;
     VkPipelineLayout layout;
@@ -180,7 +183,7 @@ typedef struct vk_backend {
     int n_prof;
 } vk_backend;
 
-enum { VK_SKIP_MATVEC = 1, VK_SKIP_ATTENTION = 2, VK_SKIP_ROPE = 4 };
+enum { VK_SKIP_MATVEC = 1, VK_SKIP_ATTENTION = 2, VK_SKIP_ROPE = 4, VK_SKIP_MATVEC_WG = 8 };
 
 /* The alignment of a storage binding's offset on this device (at least 4). */
 static inline VkDeviceSize vk_storage_align(const vk_backend *b) {

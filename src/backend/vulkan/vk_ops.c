@@ -167,7 +167,9 @@ static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, co
             pc_matvec pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0, (uint32_t)w->ne1, (uint32_t)n_tok,
                             (uint32_t)w->row_bytes, bias_type, in->norm_type, in->eps};
             b->prof_bytes = (uint64_t)nr * w->row_bytes;
-            TRY(vk_dispatch(b, p, bind, 5, &pc, sizeof pc, (nr + nr_wg - 1) / nr_wg, gy));
+            uint32_t gx = (nr + nr_wg - 1) / nr_wg;
+            if (b->skip & VK_SKIP_MATVEC_WG) gx = gy = 1; /* timing only: one workgroup's rows */
+            TRY(vk_dispatch(b, p, bind, 5, &pc, sizeof pc, gx, gy));
         }
     }
     return VKLLM_OK;
