@@ -129,6 +129,8 @@ static void test_matmul(backend *cpu, backend *vk, uint64_t *rng, const char *la
         /* the tiled many-token path: a partial 64-token tile, and more than one */
         matmul_case(cpu, vk, rng, types[ti], 0, 16, 1, label, 0);
         matmul_case(cpu, vk, rng, types[ti], 1, 67, 1, label, 0);
+        /* one token tile over two row tiles: split-K on cooperative matrices (NVIDIA) */
+        matmul_case(cpu, vk, rng, types[ti], 1, 32, 1, label, 0);
         if (is_float(types[ti])) {
             /* rows of a multiple of 16 bytes: the one-token path's 16-byte loads */
             matmul_case(cpu, vk, rng, types[ti], 0, 1, 1, label, 8);
