@@ -21,7 +21,7 @@ REPS=2 bash bench/gpu_quick.sh "${DIAG_TYPES:-tinyllama-1.1b:q4_0 tinyllama-1.1b
 # 8 matvecs of one workgroup; results wrong, timing only)
 for ty in q4_0 f16; do
   m=$MODELS/tinyllama-1.1b-$ty.gguf
-  for e in VKLLM_X=0 VKLLM_VK_PAD=1 VKLLM_VK_PAD=4 VKLLM_VK_PAD_NB=4 VKLLM_VK_SKIP=1 VKLLM_VK_SKIP=2 VKLLM_VK_SKIP=8; do
+  for e in VKLLM_X=0 VKLLM_VK_MVX_DIRECT=1 VKLLM_VK_PAD=1 VKLLM_VK_PAD=4 VKLLM_VK_PAD_NB=4 VKLLM_VK_SKIP=1 VKLLM_VK_SKIP=2 VKLLM_VK_SKIP=8; do
     r=$(env $e "$BIN" bench -m "$m" -p 0 -n 128 -r 1 --backend vulkan -o json 2>>"$OUT/bench.log" | tr -d '\n')
     echo "parts $ty $e $r" | tee -a "$OUT/parts.txt" | sed 's/"model"[^}]*"tok_per_s"/tok_per_s/g'
   done

@@ -191,6 +191,18 @@ int main(void) {
     vk4->vt->destroy(vk4);
     unsetenv("VKLLM_VK_MATVEC");
 
+    /* the experimental matvec_sx without x' staging (one token, quantized,
+     * plain or norm input; the GLU input keeps the staged path) */
+    setenv("VKLLM_VK_MVX_DIRECT", "1", 1);
+    backend *vk5 = vkh_open(0, 0);
+    static const int dmodes[] = {F_NORM | F_BIAS, F_ACC, F_NORM | F_ACC, F_GLU | F_ACC};
+    static const uint32_t dtypes[] = {DTYPE_Q8_0, DTYPE_Q4_0, DTYPE_Q5_1, DTYPE_Q4_K, DTYPE_Q6_K}; /* (compile time on lavapipe) */
+    for (size_t ti = 0; ti < sizeof dtypes / sizeof dtypes[0]; ti++)
+        for (size_t mi = 0; mi < sizeof dmodes / sizeof dmodes[0]; mi++)
+            fused_case(cpu, vk5, &rng, dtypes[ti], pick_ne0(dtypes[ti], (int)mi % 2, 0), 29, dmodes[mi], 1, "direct");
+    vk5->vt->destroy(vk5);
+    unsetenv("VKLLM_VK_MVX_DIRECT");
+
     cpu->vt->destroy(cpu);
     return test_finish();
 }

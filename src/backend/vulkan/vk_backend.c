@@ -358,6 +358,8 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     const char *rf = getenv("VKLLM_VK_ROPE_FUSE");
     b->rope_fuse = rf && !strcmp(rf, "1");
     b->gemm_split = !vk_env_zero("VKLLM_VK_GEMM_SPLIT");
+    const char *md = getenv("VKLLM_VK_MVX_DIRECT");
+    b->mvx_direct = md && !strcmp(md, "1");
     b->att_gqa = !b->no_subgroup && b->d.info.subgroup_shuffle && !vk_env_zero("VKLLM_VK_ATT_GQA");
     const char *pe = getenv("VKLLM_VK_PAD"), *pn = getenv("VKLLM_VK_PAD_NB");
     b->pad_phases = pe && atoi(pe) > 0 && atoi(pe) <= 64 ? atoi(pe) : 0;

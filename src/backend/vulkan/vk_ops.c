@@ -160,7 +160,8 @@ static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, co
         VkPipeline p;
         /* matvec_sx's 256 threads are fixed in the shader */
         uint32_t wg = sx ? 0u : !vk_float_type(w->type) ? b->mv_wg_q : nt == 1 ? b->mv_wg1 : b->mv_wg;
-        TRY(vk_pipeline_get_mode(b, name, nt, in->mode | wg << 16, &p));
+        uint32_t mode = in->mode | (sx && b->mvx_direct && !(in->mode & VK_MV_GLU) ? VK_MV_DIRECT : 0u);
+        TRY(vk_pipeline_get_mode(b, name, nt, mode | wg << 16, &p));
         vk_bind bind[5] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b, in->b4};
         for (uint32_t r0 = 0; r0 < (uint32_t)s->rows; r0 += seg) {
             uint32_t nr = (uint32_t)s->rows - r0 < seg ? (uint32_t)s->rows - r0 : seg;

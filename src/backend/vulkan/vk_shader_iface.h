@@ -44,6 +44,7 @@
 #define VK_MV_NORM 1u
 #define VK_MV_GLU 2u
 #define VK_MV_ACC 4u
+#define VK_MV_DIRECT 8u /* matvec_sx: x' read per lane, no staging (VKLLM_VK_MVX_DIRECT=1) */
 
 /* argmax: threads of its one workgroup per row. */
 #define VK_ARGMAX_WG 256

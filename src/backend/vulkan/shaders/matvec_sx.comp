@@ -36,14 +36,33 @@ layout(push_constant) uniform PC {
 } pc;
 
 #include "common/bytes.glsl"
-shared vec4 xs4[VK_MVX_MAXE / 4u]; // x' (f32)
-#define DQ_XV(u, j) xs4[(u) * 8u + (j)]
-#include "common/dequant.glsl"
-
 #include "common/words.glsl"
 float bias_at(uint r) { return TYPED_WORD_AT(Bw, pc.bias_type, r); }
 float norm_at(uint i) { return TYPED_WORD_AT(Nw, pc.norm_type, i); }
 vec4 silu4(vec4 g) { return g / (1.0 + exp(-g)); }
+
+// VK_MV_DIRECT (an experiment, VKLLM_VK_MVX_DIRECT=1; not with VK_MV_GLU):
+// no x' staging and no barrier: each lane reads the x (and norm weight) of
+// its units itself, once per step for both rows, and sums their squares; a
+// subgroup's lanes cover the row once, so one subgroupAdd gives the norm's
+// scale for the row pair at the end.
+const bool DIRECT = (MODE & VK_MV_DIRECT) != 0u;
+shared vec4 xs4[DIRECT ? 1u : VK_MVX_MAXE / 4u]; // x' (f32)
+vec4 xu_[8];
+float ssq_;
+void load_xu(uint u) {
+    if (!DIRECT) return;
+    for (uint j = 0u; j < 8u; j++) {
+        uint i = u * 8u + j, c = 4u * i;
+        vec4 xr = X4[i];
+        ssq_ += dot(xr, xr);
+        if ((MODE & VK_MV_NORM) != 0u)
+            xr *= pc.norm_type == 0u ? N4[i] : vec4(norm_at(c), norm_at(c + 1u), norm_at(c + 2u), norm_at(c + 3u));
+        xu_[j] = xr;
+    }
+}
+#define DQ_XV(u, j) (DIRECT ? xu_[j] : xs4[(u) * 8u + (j)])
+#include "common/dequant.glsl"
 
 shared float red[64];              // per-subgroup partial sums of x^2 (subgroups of 4+ lanes)
 
@@ -77,7 +96,7 @@ void main() {
 #endif
 
     float ss = 0.0;
-    uint n4 = pc.ne0 / 4u;
+    uint n4 = DIRECT ? 0u : pc.ne0 / 4u;
     for (uint i = tid; i < n4; i += 256u) {
         vec4 xr = X4[i], v = xr;
         ss += dot(xr, xr);
@@ -89,12 +108,12 @@ void main() {
         xs4[i] = v;
     }
     float scale = 1.0;
-    if ((MODE & VK_MV_NORM) != 0u) {
+    if (!DIRECT && (MODE & VK_MV_NORM) != 0u) {
         float s = subgroupAdd(ss);
         if (subgroupElect()) red[sg] = s;
     }
-    barrier();
-    if ((MODE & VK_MV_NORM) != 0u) {
+    if (!DIRECT) barrier();
+    if (!DIRECT && (MODE & VK_MV_NORM) != 0u) {
         float q = 0.0;
         for (uint i = 0u; i < ns; i++) q += red[i];
         scale = 1.0 / sqrt(q / float(pc.ne0) + pc.eps);
@@ -105,6 +124,7 @@ void main() {
         if (r0 + ra >= pc.n_rows) break; // subgroup-uniform
         uint wa = r0 + ra, wb = min(r0 + rb, last);
         float acc_a = 0.0, acc_b = 0.0;
+        ssq_ = 0.0;
         // two steps (units u and u + sz) at a time: four blocks' loads in flight
         for (uint u = sl; u < nu; u += 2u * sz) {
             uint u1 = u + sz;
@@ -124,22 +144,27 @@ void main() {
                     FETCH(Rb1, wb, u1);
                 }
             }
+            load_xu(u);
             acc_a += blk_dot(Ra0, ALIGN_OF(wa, u), u);
             acc_b += blk_dot(Rb0, ALIGN_OF(wb, u), u);
             if (two) {
+                load_xu(u1);
                 acc_a += blk_dot(Ra1, ALIGN_OF(wa, u1), u1);
                 acc_b += blk_dot(Rb1, ALIGN_OF(wb, u1), u1);
             }
 #else
+            load_xu(u);
             acc_a += unit_dot_x((pc.row_w0 + wa) * pc.row_bytes, u);
             acc_b += unit_dot_x((pc.row_w0 + wb) * pc.row_bytes, u);
             if (two) {
+                load_xu(u1);
                 acc_a += unit_dot_x((pc.row_w0 + wa) * pc.row_bytes, u1);
                 acc_b += unit_dot_x((pc.row_w0 + wb) * pc.row_bytes, u1);
             }
 #endif
         }
         float sa = subgroupAdd(acc_a), sb = subgroupAdd(acc_b);
+        if (DIRECT && (MODE & VK_MV_NORM) != 0u) scale = 1.0 / sqrt(subgroupAdd(ssq_) / float(pc.ne0) + pc.eps);
         if (subgroupElect()) {
             for (uint k = 0u; k < 2u; k++) {
                 uint rr = k == 0u ? ra : rb;
