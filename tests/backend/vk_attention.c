@@ -293,7 +293,7 @@ int main(void) {
     /* rope_kv_write deferred into attention_gqa (off by default, on here so
      * the decode passes of distinct sequences below run it; pass 1's single
      * sequence still takes rope_kv.comp) */
-    ((vk_backend *)vk)->rope_fuse = 1;
+    ((vk_backend *)vk)->rope_fuse = ((vk_backend *)vk)->nbind >= 10;
     backend *cpu = vkh_cpu();
     test_rope(cpu, vk, &rng);
     test_attention(cpu, vk, &rng, DTYPE_F32, BK_ROPE_NEOX);
@@ -324,6 +324,16 @@ int main(void) {
     test_attention(cpu, vk, &rng, DTYPE_Q8_0, BK_ROPE_NORM);
     n_kv_cur = 6, hd_cur = 16;
     test_attention(cpu, vk, &rng, DTYPE_F32, BK_ROPE_NORM);
+    /* a device with eight bindings per set: the kernels that bind ten stay unused */
+    setenv("VKLLM_VK_BINDINGS", "8", 1);
+    backend *vk8 = vkh_open(0, 0);
+    unsetenv("VKLLM_VK_BINDINGS");
+    CHECK(((vk_backend *)vk8)->nbind == 8 && !((vk_backend *)vk8)->rope_fuse);
+    ((vk_backend *)vk8)->rope_fuse = 0;
+    n_kv_cur = 2, hd_cur = 64;
+    test_attention(cpu, vk8, &rng, DTYPE_F16, BK_ROPE_NEOX);
+    test_decode_reuse(cpu, vk8, &rng);
+    vk8->vt->destroy(vk8);
     vk->vt->destroy(vk);
     cpu->vt->destroy(cpu);
     return test_finish();

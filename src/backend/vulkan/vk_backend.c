@@ -356,7 +356,10 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     b->mv_plain = vk_env_zero("VKLLM_VK_MATVEC_SX");
     /* measured slower on the H200 (docs/PERF.md): on with VKLLM_VK_ROPE_FUSE=1 */
     const char *rf = getenv("VKLLM_VK_ROPE_FUSE");
-    b->rope_fuse = rf && !strcmp(rf, "1");
+    /* VKLLM_VK_BINDINGS=8: as on a device that allows no more (tests) */
+    const char *nbe = getenv("VKLLM_VK_BINDINGS");
+    b->nbind = b->d.info.max_storage_buffers >= VK_NBIND && !(nbe && atoi(nbe) == VK_NBIND_MIN) ? VK_NBIND : VK_NBIND_MIN;
+    b->rope_fuse = rf && !strcmp(rf, "1") && b->nbind >= 10; /* attention_gqa_rope binds ten */
     b->gemm_split = !vk_env_zero("VKLLM_VK_GEMM_SPLIT");
     const char *md = getenv("VKLLM_VK_MVX_DIRECT");
     b->mvx_direct = md && !strcmp(md, "1");

@@ -284,7 +284,7 @@ static vkllm_status vk_survey(VkPhysicalDevice pd, vk_device_info *info) {
             info->queue_family = i;
             found = 1;
         }
-    info->usable = found && p.apiVersion >= VK_API_VERSION_1_2 && info->max_storage_buffers >= VK_NBIND;
+    info->usable = found && p.apiVersion >= VK_API_VERSION_1_2 && info->max_storage_buffers >= VK_NBIND_MIN;
     return VKLLM_OK;
 }
 
@@ -356,7 +356,7 @@ static vkllm_status vk_pick(VkPhysicalDevice *pds, uint32_t cnt, int index, vk_d
         TRY(vk_survey(pds[index], &d->info));
         if (!d->info.usable)
             return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: device %d (%s) lacks Vulkan 1.2, a compute queue or %d storage buffers per shader",
-                           index, d->info.name, VK_NBIND);
+                           index, d->info.name, VK_NBIND_MIN);
         d->phys = pds[index];
         return VKLLM_OK;
     }
@@ -372,7 +372,7 @@ static vkllm_status vk_pick(VkPhysicalDevice *pds, uint32_t cnt, int index, vk_d
             bi = in;
         }
     }
-    if (best < 0) return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: no device with Vulkan 1.2, a compute queue and %d storage buffers per shader", VK_NBIND);
+    if (best < 0) return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: no device with Vulkan 1.2, a compute queue and %d storage buffers per shader", VK_NBIND_MIN);
     d->phys = pds[best];
     d->info = bi;
     return VKLLM_OK;

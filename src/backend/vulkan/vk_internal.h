@@ -115,6 +115,7 @@ typedef struct vk_backend {
      * token, quantized weights) and rows per workgroup */
     uint32_t mv_wg, mv_wg1, mv_wg_q, mv_nr;
     uint64_t weight_limit; /* bytes a weight binding may span */
+    uint32_t nbind; /* bindings of the set: VK_NBIND, or VK_NBIND_MIN where the device allows fewer */
     /* rope_kv_write deferred into attention_gqa where it can (VKLLM_VK_ROPE_FUSE=1;
      * off by default: slower on the H200, docs/PERF.md) */
     int rope_fuse;

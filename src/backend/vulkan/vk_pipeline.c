@@ -1,4 +1,4 @@
-/* vk_pipeline.c — the one descriptor-set layout (VK_NBIND storage buffers)
+/* vk_pipeline.c — the one descriptor-set layout (b->nbind storage buffers)
  * and pipeline layout (VK_PC_MAX bytes of push constants) that every kernel
  * shares, compute pipelines built on first use from the embedded SPIR-V with
  * the token tile as specialization constant 0, a pipeline cache, and the
@@ -15,13 +15,13 @@
 vkllm_status vk_pipeline_init(vk_backend *b) {
     VkDevice dev = b->d.dev;
     VkDescriptorSetLayoutBinding bind[VK_NBIND];
-    for (uint32_t i = 0; i < VK_NBIND; i++)
+    for (uint32_t i = 0; i < b->nbind; i++)
         bind[i] = (VkDescriptorSetLayoutBinding){.binding = i,
                                                  .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                                  .descriptorCount = 1,
                                                  .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
     VkDescriptorSetLayoutCreateInfo dl = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
-                                          .bindingCount = VK_NBIND,
+                                          .bindingCount = b->nbind,
                                           .pBindings = bind};
     VK_CHECK(vkCreateDescriptorSetLayout(dev, &dl, NULL, &b->dsl));
     VkPushConstantRange pcr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .offset = 0, .size = VK_PC_MAX};
@@ -154,7 +154,7 @@ vkllm_status vk_pipeline_get_mode(vk_backend *b, const char *name, uint32_t nt, 
 
 static vkllm_status vk_pool_add(vk_backend *b) {
     VkDescriptorPoolSize ps = {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                               .descriptorCount = VK_DESC_POOL_SETS * VK_NBIND};
+                               .descriptorCount = VK_DESC_POOL_SETS * b->nbind};
     VkDescriptorPoolCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
                                      .maxSets = VK_DESC_POOL_SETS,
                                      .poolSizeCount = 1,

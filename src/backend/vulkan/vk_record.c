@@ -28,7 +28,7 @@ static vkllm_status vk_rec_push(vk_backend *b, vk_rec **out) {
 
 vkllm_status vk_rec_dispatch(vk_backend *b, VkPipeline p, const vk_bind *binds, int n_bind, const void *pc,
                              uint32_t pc_size, uint32_t gx, uint32_t gy, uint32_t gz) {
-    if (n_bind > VK_NBIND || pc_size > VK_PC_MAX)
+    if (n_bind > (int)b->nbind || pc_size > VK_PC_MAX)
         return err_set(VKLLM_ERR_INTERNAL, "vulkan: dispatch with %d bindings / %u push bytes", n_bind, pc_size);
     vk_rec *r = NULL;
     TRY(vk_rec_push(b, &r));
@@ -86,7 +86,7 @@ static vkllm_status vk_replay_dispatch(vk_backend *b, const vk_rec *r) {
     TRY(vk_desc_alloc(b, &set));
     VkDescriptorBufferInfo bi[VK_NBIND];
     VkWriteDescriptorSet w[VK_NBIND];
-    for (int i = 0; i < VK_NBIND; i++) {
+    for (int i = 0; i < (int)b->nbind; i++) {
         bi[i] = (VkDescriptorBufferInfo){r->binds[i].buf, r->binds[i].off, r->binds[i].range};
         w[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
                                       .dstSet = set,
@@ -95,7 +95,7 @@ static vkllm_status vk_replay_dispatch(vk_backend *b, const vk_rec *r) {
                                       .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                       .pBufferInfo = &bi[i]};
     }
-    vkUpdateDescriptorSets(b->d.dev, VK_NBIND, w, 0, NULL);
+    vkUpdateDescriptorSets(b->d.dev, b->nbind, w, 0, NULL);
     vkCmdBindPipeline(b->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, r->pipe);
     vkCmdBindDescriptorSets(b->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, b->layout, 0, 1, &set, 0, NULL);
     if (r->pc_size) vkCmdPushConstants(b->cmd, b->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, r->pc_size, r->pc);

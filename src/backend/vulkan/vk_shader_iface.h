@@ -10,9 +10,11 @@
  * in use: 8 on lavapipe, 32 on NVIDIA, 32/64 on AMD). */
 #define VK_WG 64
 
-/* Descriptor set 0: ten storage buffers; each op documents its use (devices
- * with fewer per stage are not used). */
+/* Descriptor set 0: up to ten storage buffers (VK_NBIND; eight on devices
+ * that allow fewer per shader, VK_NBIND_MIN, where the kernels that need
+ * more are not used); each op documents its use. */
 #define VK_NBIND 10
+#define VK_NBIND_MIN 8
 
 /* gemm.comp (matmul of VK_GEMM_MIN_TOK tokens or more): a 64-row x
  * 64-token tile per workgroup of 256 threads. */
