@@ -227,7 +227,8 @@ void main() {
         for (uint e = 0u; e < 8u; e++) {
             uint r = r0 + wr + 16u * i + lr + e;
             if (split) {
-                P[pb + (tok - t0) * BM + (r - r0)] = Cs[cs + lt * 16u + lr + e];
+                // (tokens past the batch: the reduction skips them, so no store)
+                if (tok < pc.n_tok) P[pb + (tok - t0) * BM + (r - r0)] = Cs[cs + lt * 16u + lr + e];
             } else if (r < pc.n_rows && tok < pc.n_tok) {
                 uint ro = pc.row_out0 + r;
                 float bias = pc.bias_type != VK_NO_BIAS ? bias_at(ro) : 0.0;
