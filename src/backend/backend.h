@@ -88,6 +88,9 @@ typedef struct backend_vt {
     void (*weight_free)(backend *b, bk_weight *w);
 
     vkllm_status (*buf_alloc)(backend *b, size_t bytes, bk_buf **out);
+    /* Optional (NULL: buf_alloc): a small buffer the host reads after every
+     * pass (the sampled ids), kept where buf_read needs no copy of its own. */
+    vkllm_status (*buf_alloc_host)(backend *b, size_t bytes, bk_buf **out);
     void (*buf_free)(backend *b, bk_buf *buf);
     vkllm_status (*buf_write)(backend *b, bk_buf *buf, size_t off, const void *src, size_t bytes);
     vkllm_status (*buf_read)(backend *b, const bk_buf *buf, size_t off, void *dst, size_t bytes);

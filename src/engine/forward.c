@@ -40,7 +40,9 @@ vkllm_status forward_init(vkllm_model *m, int max_tokens, int max_out, fwd_state
     TRY(fwd_alloc(be, T * c->ffn_dim, &st->up, t));
     TRY(fwd_alloc(be, O * c->dim, &st->xo, t));
     TRY(fwd_alloc(be, O * c->n_vocab, &st->logits, t));
-    TRY(fwd_alloc(be, O, &st->ids, t));
+    /* read after every token: where the backend reads it without a copy */
+    *t += O * 4;
+    TRY(be->vt->buf_alloc_host ? be->vt->buf_alloc_host(be, O * 4, &st->ids) : be->vt->buf_alloc(be, O * 4, &st->ids));
     return VKLLM_OK;
 }
 

@@ -126,7 +126,7 @@ static vkllm_status vk_weight_upload(backend *base, const wtensor *t, bk_weight 
     return VKLLM_OK;
 }
 
-static vkllm_status vk_buf_alloc(backend *base, size_t bytes, bk_buf **out) {
+static vkllm_status vk_buf_make(backend *base, size_t bytes, int host_visible, bk_buf **out) {
     vk_backend *b = (vk_backend *)base;
     *out = NULL;
     if (bytes == 0 || bytes > b->d.info.max_storage_range)
@@ -134,7 +134,8 @@ static vkllm_status vk_buf_alloc(backend *base, size_t bytes, bk_buf **out) {
                        bytes, (unsigned long long)b->d.info.max_storage_range);
     bk_buf *buf = mem_calloc(1, sizeof *buf);
     if (!buf) return err_set(VKLLM_ERR_NOMEM, "vulkan: out of memory");
-    vkllm_status s = vk_buffer_create(b, bytes, 0, "activation buffer", &buf->b);
+    vkllm_status s = vk_buffer_create(b, bytes, host_visible, host_visible ? "readback buffer" : "activation buffer",
+                                      &buf->b);
     if (s != VKLLM_OK) {
         mem_free(buf);
         return s;
@@ -142,6 +143,16 @@ static vkllm_status vk_buf_alloc(backend *base, size_t bytes, bk_buf **out) {
     buf->bytes = bytes;
     *out = buf;
     return VKLLM_OK;
+}
+
+static vkllm_status vk_buf_alloc(backend *base, size_t bytes, bk_buf **out) { return vk_buf_make(base, bytes, 0, out); }
+
+/* Host-visible (mapped) memory: buf_read copies from the mapping after the
+ * pass's fence (each pass ends with a barrier that makes shader writes
+ * visible to the host) instead of submitting a copy through the staging
+ * buffer and waiting for it: one submission and fence wait less per token. */
+static vkllm_status vk_buf_alloc_host(backend *base, size_t bytes, bk_buf **out) {
+    return vk_buf_make(base, bytes, 1, out);
 }
 
 static void vk_buf_free(backend *base, bk_buf *buf) {
@@ -307,6 +318,7 @@ static backend_vt vk_vt = {
     .weight_upload = vk_weight_upload,
     .weight_free = vk_weight_free,
     .buf_alloc = vk_buf_alloc,
+    .buf_alloc_host = vk_buf_alloc_host,
     .buf_free = vk_buf_free,
     .buf_write = vk_buf_write,
     .buf_read = vk_buf_read,

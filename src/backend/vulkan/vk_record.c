@@ -133,6 +133,12 @@ static vkllm_status vk_replay(vk_backend *b) {
     VK_CHECK(vkBeginCommandBuffer(b->cmd, &bi));
     vk_profile_pass_begin(b);
     vkllm_status s = vk_replay_all(b);
+    /* shader writes visible to host reads of mapped buffers after the fence */
+    VkMemoryBarrier hb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+                          .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
+    vkCmdPipelineBarrier(b->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                         VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &hb, 0, NULL, 0, NULL);
     VkResult r = vkEndCommandBuffer(b->cmd);
     TRY(s);
     VK_CHECK(r);
