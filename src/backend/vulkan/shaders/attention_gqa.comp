@@ -285,14 +285,28 @@ void main() {
     m = -3.0e38;
     l = 0.0;
     for (uint k = 0u; k < DPL; k++) acc[k] = 0.0;
+    // MU chunks a step, all their loads issued before any is merged (one
+    // chain of memory latencies per MU chunks, not per chunk); steps past
+    // the last chunk read it again and count as empty
+    const uint MU = DPL <= 8u ? 4u : 2u;
     if (act)
-        for (uint zz = sl; zz < nc; zz += n_sl) {
-            uint ob = ((t * pc.n_heads + h) * pc.n_chunks + zz) * W;
-            float mz = P[ob + HD], lz = P[ob + HD + 1u];
-            float mn = max(m, mz), al = exp(m - mn), c = exp(mz - mn);
-            l = l * al + lz * c;
-            for (uint k = 0u; k < DPL; k++) acc[k] = acc[k] * al + P[ob + lane + 8u * k] * c;
-            m = mn;
+        for (uint z0 = sl; z0 < nc; z0 += MU * n_sl) {
+            float mzs[MU], lzs[MU], az[MU * DPL];
+            for (uint q = 0u; q < MU; q++) {
+                uint zz = z0 + q * n_sl;
+                bool ok = zz < nc;
+                uint ob = ((t * pc.n_heads + h) * pc.n_chunks + min(zz, nc - 1u)) * W;
+                float mz = P[ob + HD], lz = P[ob + HD + 1u];
+                mzs[q] = ok ? mz : -3.0e38;
+                lzs[q] = ok ? lz : 0.0;
+                for (uint k = 0u; k < DPL; k++) az[q * DPL + k] = P[ob + lane + 8u * k];
+            }
+            for (uint q = 0u; q < MU; q++) {
+                float mn = max(m, mzs[q]), al = exp(m - mn), c = exp(mzs[q] - mn) * (lzs[q] > 0.0 ? 1.0 : 0.0);
+                l = l * al + lzs[q] * c;
+                for (uint k = 0u; k < DPL; k++) acc[k] = acc[k] * al + az[q * DPL + k] * c;
+                m = mn;
+            }
         }
     join_slices(m, l, acc, team, lane, g, n_rep, n_sl, act);
     if (act && team < n_rep)
