@@ -13,9 +13,8 @@
 // dotted with x' as it is decoded (dequant.glsl's blk_dot / unit_dot_x):
 // decoding the 32 weights into an array first took 136 registers a thread,
 // so one workgroup fit an SM (NVIDIA) and the larger matvecs ran in
-// several waves. The host
-// takes this kernel when ne0 <= VK_MVX_MAXE and subgroup arithmetic exists
-// (any subgroup size).
+// several waves. The host takes this kernel when ne0 <= VK_MVX_MAXE and
+// subgroup arithmetic exists (any subgroup size).
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #include "../vk_shader_iface.h"
