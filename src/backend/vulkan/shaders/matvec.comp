@@ -144,6 +144,11 @@ void main() {
     // rows past the segment repeat its last row, tokens past n_tok the last
     // token (in bounds); their sums are dropped
     uint last = pc.n_rows - 1u, last_t = pc.n_tok - 1u;
+    float o_pre = 0.0; // the residual of output k = tid (see the end)
+    if ((MODE & VK_MV_ACC) != 0u && tid < NR * NT) {
+        uint r = r0 + tid / NT, t = t0 + tid % NT;
+        if (r < pc.n_rows && t < pc.n_tok) o_pre = O[t * pc.n_out + pc.row_out0 + r];
+    }
 
 #ifdef WIDE
     // rows of 16-byte vectors: ne0 is a multiple of EPV (so of 4)
@@ -229,7 +234,8 @@ void main() {
     }
     uint n_part = 1u;
 #endif
-    // one thread per (row, token) output
+    // one thread per (row, token) output (its residual, VK_MV_ACC, was
+    // loaded before the dot: the first output's load is in flight meanwhile)
     for (uint k = tid; k < NR * NT; k += WG) {
         uint rr = k / NT, tt = k % NT, r = r0 + rr, t = t0 + tt;
         if (r >= pc.n_rows || t >= pc.n_tok) continue;
@@ -241,7 +247,7 @@ void main() {
         }
         uint ro = pc.row_out0 + r, oi = t * pc.n_out + ro;
         if (pc.bias_type != VK_NO_BIAS) s += bias_at(ro);
-        if ((MODE & VK_MV_ACC) != 0u) s += O[oi];
+        if ((MODE & VK_MV_ACC) != 0u) s += k == tid ? o_pre : O[oi];
         O[oi] = s;
     }
 }

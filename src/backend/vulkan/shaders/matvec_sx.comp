@@ -124,6 +124,16 @@ void main() {
         uint wa = r0 + ra, wb = min(r0 + rb, last);
         float acc_a = 0.0, acc_b = 0.0;
         ssq_ = 0.0;
+        // the residual (VK_MV_ACC) and bias, loaded now: in flight during the dot
+        float add_a = 0.0, add_b = 0.0;
+        if ((MODE & VK_MV_ACC) != 0u) {
+            add_a = O[pc.row_out0 + wa];
+            add_b = O[pc.row_out0 + wb];
+        }
+        if (pc.bias_type != VK_NO_BIAS) {
+            add_a += bias_at(pc.row_out0 + wa);
+            add_b += bias_at(pc.row_out0 + wb);
+        }
         // two steps (units u and u + sz) at a time: four blocks' loads in flight
         for (uint u = sl; u < nu; u += 2u * sz) {
             uint u1 = u + sz;
@@ -169,10 +179,7 @@ void main() {
                 uint rr = k == 0u ? ra : rb;
                 if (r0 + rr >= pc.n_rows) continue;
                 uint ro = pc.row_out0 + r0 + rr;
-                float s = (k == 0u ? sa : sb) * scale;
-                if (pc.bias_type != VK_NO_BIAS) s += bias_at(ro);
-                if ((MODE & VK_MV_ACC) != 0u) s += O[ro];
-                O[ro] = s;
+                O[ro] = (k == 0u ? sa : sb) * scale + (k == 0u ? add_a : add_b);
             }
         }
     }
