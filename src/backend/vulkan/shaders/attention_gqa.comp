@@ -33,6 +33,7 @@
 // [n_tok][n_kv_heads]; ROPE: 7 k, 8 v [n_tok][n_kv_heads*D], 9 inv_freq [D/2].
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
+#extension GL_EXT_control_flow_attributes : require
 #include "../vk_shader_iface.h"
 
 layout(local_size_x = 256) in;
@@ -108,20 +109,31 @@ float kv_elem_f(uint which, uint base, uint d) {
 void stage(uint n_c, uint c0, uint p) {
     uint tid = gl_LocalInvocationID.x;
     if (pc.kv_type == 1u) {
-        const uint WPR = HD / 2u; // words per row (f16 bases are even)
-        for (uint e = tid; e < n_c * WPR; e += 256u) {
-            uint i = e / WPR, dw = e % WPR, w = (base_s[i] >> 1) + dw;
+        // every word of the stage loaded before any is stored (a loop that
+        // loads and stores a word an iteration waits one memory latency per
+        // iteration: SW of them)
+        const uint WPR = HD / 2u, SW = (CP * WPR + 255u) / 256u; // words per row (f16 bases are even); per thread
+        uint kw[SW], vw[SW];
+        [[unroll]] for (uint k = 0u; k < SW; k++) {
+            uint e = min(tid + 256u * k, n_c * WPR - 1u), w = (base_s[e / WPR] >> 1) + e % WPR;
+            kw[k] = Kc[w];
+            vw[k] = Vc[w];
+        }
+        [[unroll]] for (uint k = 0u; k < SW; k++) {
+            uint e = tid + 256u * k;
+            if (e >= n_c * WPR) break;
+            uint i = e / WPR, dw = e % WPR;
 #ifdef ROPE
             vec2 kk, vv;
             if (c0 + i == p) {
                 kk = vec2(newk_s[2u * dw], newk_s[2u * dw + 1u]);
                 vv = vec2(newv_s[2u * dw], newv_s[2u * dw + 1u]);
             } else {
-                kk = unpackHalf2x16(Kc[w]);
-                vv = unpackHalf2x16(Vc[w]);
+                kk = unpackHalf2x16(kw[k]);
+                vv = unpackHalf2x16(vw[k]);
             }
 #else
-            vec2 kk = unpackHalf2x16(Kc[w]), vv = unpackHalf2x16(Vc[w]);
+            vec2 kk = unpackHalf2x16(kw[k]), vv = unpackHalf2x16(vw[k]);
 #endif
             kv_s[i * ROW + 2u * dw] = kk.x;
             kv_s[i * ROW + 2u * dw + 1u] = kk.y;

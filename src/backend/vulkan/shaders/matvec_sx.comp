@@ -17,6 +17,7 @@
 // subgroup arithmetic exists (any subgroup size).
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_EXT_control_flow_attributes : require
 #include "../vk_shader_iface.h"
 
 layout(local_size_x = 256) in;
@@ -96,15 +97,30 @@ void main() {
 
     float ss = 0.0;
     uint n4 = DIRECT ? 0u : pc.ne0 / 4u;
-    for (uint i = tid; i < n4; i += 256u) {
-        vec4 xr = X4[i], v = xr;
-        ss += dot(xr, xr);
-        if ((MODE & VK_MV_NORM) != 0u) {
-            uint c = 4u * i;
-            v *= pc.norm_type == 0u ? N4[i] : vec4(norm_at(c), norm_at(c + 1u), norm_at(c + 2u), norm_at(c + 3u));
+    // SG vectors a thread at a time, all their loads issued before any is
+    // used: a loop that loads, uses and stores one vector an iteration waits
+    // one memory latency per iteration (6 for the 5632-wide down projection)
+    const uint SG = 2u;
+    bool n_f32 = (MODE & VK_MV_GLU) != 0u || ((MODE & VK_MV_NORM) != 0u && pc.norm_type == 0u);
+    for (uint i0 = tid; i0 < n4; i0 += SG * 256u) {
+        vec4 xr[SG], nr[SG];
+        [[unroll]] for (uint q = 0u; q < SG; q++) {
+            uint i = min(i0 + q * 256u, n4 - 1u);
+            xr[q] = X4[i];
+            nr[q] = n_f32 ? N4[i] : vec4(1.0);
         }
-        if ((MODE & VK_MV_GLU) != 0u) v = silu4(xr) * N4[i];
-        xs4[i] = v;
+        [[unroll]] for (uint q = 0u; q < SG; q++) {
+            uint i = i0 + q * 256u;
+            if (i >= n4) break;
+            vec4 v = xr[q];
+            ss += dot(v, v);
+            if ((MODE & VK_MV_NORM) != 0u) {
+                uint c = 4u * i;
+                v *= pc.norm_type == 0u ? nr[q] : vec4(norm_at(c), norm_at(c + 1u), norm_at(c + 2u), norm_at(c + 3u));
+            }
+            if ((MODE & VK_MV_GLU) != 0u) v = silu4(xr[q]) * nr[q];
+            xs4[i] = v;
+        }
     }
     float scale = 1.0;
     if (!DIRECT && (MODE & VK_MV_NORM) != 0u) {
