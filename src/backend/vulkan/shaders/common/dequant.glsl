@@ -26,21 +26,27 @@ float small_float(uint v) {
 // value at byte k (even, a compile-time constant) of the block: a select,
 // not a branch, between the two alignments, with constant indices so R
 // stays in registers.
+// BLK_QS: the byte where a block's codes start (after d [, m] [, qh]).
 #if defined(TYPE_Q8_0)
 #define BLK_WORDS 9u
 #define BLK_BYTES 34u
+#define BLK_QS 2u
 #elif defined(TYPE_Q4_0)
 #define BLK_WORDS 5u
 #define BLK_BYTES 18u
+#define BLK_QS 2u
 #elif defined(TYPE_Q4_1)
 #define BLK_WORDS 6u
 #define BLK_BYTES 20u
+#define BLK_QS 4u
 #elif defined(TYPE_Q5_0)
 #define BLK_WORDS 6u
 #define BLK_BYTES 22u
+#define BLK_QS 6u
 #else
 #define BLK_WORDS 7u
 #define BLK_BYTES 24u
+#define BLK_QS 8u
 #endif
 #define BLK_N (BLK_WORDS + 1u)
 // the words of the block at byte offset o (even); its alignment is o & 2
@@ -53,46 +59,45 @@ void blk_load(uint o, out uint R[BLK_N]) {
 #define BLK_AT(R, a) ((((a) & 2u) == 0u) ? R[(a) >> 2] : ((R[(a) >> 2] >> 16) | (R[((a) >> 2) + 1u] << 16)))
 #define BLK_W(R, al, k) ((al) == 0u ? BLK_AT(R, k) : BLK_AT(R, (k) + 2u))
 
+// The header of a fetched block: w = d * q + m for each unsigned code q
+// (Q8_0's code is byte ^ 0x80 = signed value + 128), and the fifth bits qh
+// of the Q5 types (0 otherwise). Layouts: Q8_0 d | qs; Q4_0 d | qs; Q4_1 d,
+// m | qs; Q5_0 d | qh | qs; Q5_1 d, m | qh | qs (all f16 d, m).
+void blk_head(uint R[BLK_N], uint al, out float d, out float m, out uint qh) {
+    qh = 0u;
+#if defined(TYPE_Q4_1) || defined(TYPE_Q5_1)
+    vec2 dm = unpackHalf2x16(BLK_W(R, al, 0u));
+    d = dm.x;
+    m = dm.y;
+#else
+    d = unpackHalf2x16(BLK_W(R, al, 0u) & 0xFFFFu).x;
+#if defined(TYPE_Q8_0)
+    m = -128.0 * d;
+#elif defined(TYPE_Q4_0)
+    m = -8.0 * d;
+#else
+    m = -16.0 * d;
+#endif
+#endif
+#if defined(TYPE_Q5_0) || defined(TYPE_Q5_1)
+    qh = BLK_W(R, al, BLK_QS - 4u);
+#endif
+}
+
 // the 32 weights of a fetched block (al: its byte offset & 2)
 void unit_decode(uint R[BLK_N], uint al, out float w[32]) {
+    float d, m;
+    uint qh;
+    blk_head(R, al, d, m, qh);
 #if defined(TYPE_Q8_0)
-    float d = unpackHalf2x16(BLK_W(R, al, 0u) & 0xFFFFu).x; // d, then qs at bytes 2..33
     for (uint j = 0u; j < 8u; j++) {
-        uint q = BLK_W(R, al, 2u + 4u * j);
+        uint q = BLK_W(R, al, BLK_QS + 4u * j);
         for (uint b = 0u; b < 4u; b++) // byte b as signed: (byte ^ 0x80) - 128
             w[4u * j + b] = d * (small_float(((q >> (8u * b)) & 0xFFu) ^ 0x80u) - 128.0);
     }
-#elif defined(TYPE_Q4_0) || defined(TYPE_Q4_1)
-#if defined(TYPE_Q4_0)
-    uint h0 = BLK_W(R, al, 0u); // d, then qs at bytes 2..17
-    float d = unpackHalf2x16(h0 & 0xFFFFu).x, m = -8.0 * d;
-    const uint QS = 2u;
 #else
-    vec2 dm = unpackHalf2x16(BLK_W(R, al, 0u)); // d, m, then qs at bytes 4..19
-    float d = dm.x, m = dm.y;
-    const uint QS = 4u;
-#endif
     for (uint j = 0u; j < 4u; j++) {
-        uint q = BLK_W(R, al, QS + 4u * j);
-        for (uint b = 0u; b < 4u; b++) {
-            uint by = (q >> (8u * b)) & 0xFFu;
-            w[4u * j + b] = d * small_float(by & 15u) + m;
-            w[16u + 4u * j + b] = d * small_float(by >> 4) + m;
-        }
-    }
-#else
-#if defined(TYPE_Q5_0)
-    float d = unpackHalf2x16(BLK_W(R, al, 0u) & 0xFFFFu).x, m = -16.0 * d; // d, qh at 2..5, qs at 6..21
-    uint qh = BLK_W(R, al, 2u);
-    const uint QS = 6u;
-#else
-    vec2 dm = unpackHalf2x16(BLK_W(R, al, 0u)); // d, m, qh at bytes 4..7, qs at 8..23
-    float d = dm.x, m = dm.y;
-    uint qh = BLK_W(R, al, 4u);
-    const uint QS = 8u;
-#endif
-    for (uint j = 0u; j < 4u; j++) {
-        uint q = BLK_W(R, al, QS + 4u * j);
+        uint q = BLK_W(R, al, BLK_QS + 4u * j);
         for (uint b = 0u; b < 4u; b++) {
             uint e = 4u * j + b;
             uint by = (q >> (8u * b)) & 0xFFu;
@@ -213,34 +218,18 @@ vec4 byte4(uint q) {
 #if defined(BLOCK32)
 // a fetched block (blk_load) of unit u
 float blk_dot(uint R[BLK_N], uint al, uint u) {
-    float sq = 0.0, sx = 0.0;
+    float sq = 0.0, sx = 0.0, d, m;
+    uint qh;
+    blk_head(R, al, d, m, qh);
 #if defined(TYPE_Q8_0)
-    float d = unpackHalf2x16(BLK_W(R, al, 0u) & 0xFFFFu).x, m = -128.0 * d;
     for (uint j = 0u; j < 8u; j++) { // codes as unsigned: byte ^ 0x80 = q + 128
         vec4 xv = DQ_XV(u, j);
-        sq += dot(byte4(BLK_W(R, al, 2u + 4u * j) ^ 0x80808080u), xv);
+        sq += dot(byte4(BLK_W(R, al, BLK_QS + 4u * j) ^ 0x80808080u), xv);
         sx += sum4(xv);
     }
 #else
-#if defined(TYPE_Q4_0)
-    float d = unpackHalf2x16(BLK_W(R, al, 0u) & 0xFFFFu).x, m = -8.0 * d;
-    const uint QS = 2u;
-#elif defined(TYPE_Q4_1)
-    vec2 dm = unpackHalf2x16(BLK_W(R, al, 0u));
-    float d = dm.x, m = dm.y;
-    const uint QS = 4u;
-#elif defined(TYPE_Q5_0)
-    float d = unpackHalf2x16(BLK_W(R, al, 0u) & 0xFFFFu).x, m = -16.0 * d;
-    uint qh = BLK_W(R, al, 2u);
-    const uint QS = 6u;
-#else
-    vec2 dm = unpackHalf2x16(BLK_W(R, al, 0u));
-    float d = dm.x, m = dm.y;
-    uint qh = BLK_W(R, al, 4u);
-    const uint QS = 8u;
-#endif
     for (uint j = 0u; j < 4u; j++) { // byte 4j + b: element 4j + b (low nibble), 16 + 4j + b (high)
-        uint q = BLK_W(R, al, QS + 4u * j);
+        uint q = BLK_W(R, al, BLK_QS + 4u * j);
         vec4 xl = DQ_XV(u, j), xh = DQ_XV(u, 4u + j);
         vec4 lo = nib4(q, 0u), hi = nib4(q, 4u);
 #if defined(TYPE_Q5_0) || defined(TYPE_Q5_1)
