@@ -13,8 +13,10 @@
 
 #include "core/err.h"
 
-static vkllm_status fwd_alloc(backend *be, size_t n_floats, bk_buf **out, uint64_t *total) {
+/* host: the host reads it after every pass (the backend's buf_alloc_host where it has one) */
+static vkllm_status fwd_alloc(backend *be, size_t n_floats, bk_buf **out, uint64_t *total, int host) {
     *total += n_floats * 4;
+    if (host && be->vt->buf_alloc_host) return be->vt->buf_alloc_host(be, n_floats * 4, out);
     return be->vt->buf_alloc(be, n_floats * 4, out);
 }
 
@@ -30,19 +32,17 @@ vkllm_status forward_init(vkllm_model *m, int max_tokens, int max_out, fwd_state
     st->max_out = max_out;
     uint64_t *t = &st->scratch_bytes;
     size_t hd = (size_t)c->dim > qd ? (size_t)c->dim : qd;
-    TRY(fwd_alloc(be, T * c->dim, &st->x, t));
-    TRY(fwd_alloc(be, T * hd, &st->h, t));
-    TRY(fwd_alloc(be, T * qd, &st->q, t));
-    TRY(fwd_alloc(be, T * kvd, &st->k, t));
-    TRY(fwd_alloc(be, T * kvd, &st->v, t));
-    TRY(fwd_alloc(be, T * qd, &st->att, t));
-    TRY(fwd_alloc(be, T * c->ffn_dim, &st->gate, t));
-    TRY(fwd_alloc(be, T * c->ffn_dim, &st->up, t));
-    TRY(fwd_alloc(be, O * c->dim, &st->xo, t));
-    TRY(fwd_alloc(be, O * c->n_vocab, &st->logits, t));
-    /* read after every token: where the backend reads it without a copy */
-    *t += O * 4;
-    TRY(be->vt->buf_alloc_host ? be->vt->buf_alloc_host(be, O * 4, &st->ids) : be->vt->buf_alloc(be, O * 4, &st->ids));
+    TRY(fwd_alloc(be, T * c->dim, &st->x, t, 0));
+    TRY(fwd_alloc(be, T * hd, &st->h, t, 0));
+    TRY(fwd_alloc(be, T * qd, &st->q, t, 0));
+    TRY(fwd_alloc(be, T * kvd, &st->k, t, 0));
+    TRY(fwd_alloc(be, T * kvd, &st->v, t, 0));
+    TRY(fwd_alloc(be, T * qd, &st->att, t, 0));
+    TRY(fwd_alloc(be, T * c->ffn_dim, &st->gate, t, 0));
+    TRY(fwd_alloc(be, T * c->ffn_dim, &st->up, t, 0));
+    TRY(fwd_alloc(be, O * c->dim, &st->xo, t, 0));
+    TRY(fwd_alloc(be, O * c->n_vocab, &st->logits, t, 0));
+    TRY(fwd_alloc(be, O, &st->ids, t, 1));
     return VKLLM_OK;
 }
 

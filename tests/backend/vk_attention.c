@@ -293,7 +293,7 @@ int main(void) {
     /* rope_kv_write deferred into attention_gqa (off by default, on here so
      * the decode passes of distinct sequences below run it; pass 1's single
      * sequence still takes rope_kv.comp) */
-    ((vk_backend *)vk)->rope_fuse = ((vk_backend *)vk)->nbind >= 10;
+    ((vk_backend *)vk)->rope_fuse = ((vk_backend *)vk)->nbind == VK_NBIND;
     backend *cpu = vkh_cpu();
     test_rope(cpu, vk, &rng);
     test_attention(cpu, vk, &rng, DTYPE_F32, BK_ROPE_NEOX);

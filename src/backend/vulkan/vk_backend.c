@@ -14,12 +14,6 @@
 #include "core/log.h"
 #include "core/mem.h"
 
-/* Whether environment variable `name` is set to "0" (a switch turned off). */
-static int vk_env_zero(const char *name) {
-    const char *v = getenv(name);
-    return v && !strcmp(v, "0");
-}
-
 static void vk_destroy(backend *base) {
     vk_backend *b = (vk_backend *)base;
     if (!b) return;
@@ -359,26 +353,22 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     b->no_subgroup = o->no_subgroup || !b->d.info.subgroup_arith;
     /* gemm_cm.comp and attention_cm.comp take up to 42 KiB of shared memory;
      * VKLLM_VK_COOPMAT=0: the portable GEMM on any device (comparisons) */
-    b->use_cm = b->d.info.coopmat_nv && b->d.info.max_shared >= 43008u && !vk_env_zero("VKLLM_VK_COOPMAT");
+    b->use_cm = b->d.info.coopmat_nv && b->d.info.max_shared >= 43008u && !vk_env_is("VKLLM_VK_COOPMAT", "0");
     /* VKLLM_VK_GEMM_MIN=N (16..4096): the GEMM from N tokens (small batches
      * on the matvec instead: a comparison to make on each device) */
-    const char *gm = getenv("VKLLM_VK_GEMM_MIN");
-    int gmin = gm ? atoi(gm) : 0;
-    b->gemm_min = gmin >= VK_GEMM_MIN_TOK && gmin <= 4096 ? gmin : VK_GEMM_MIN_TOK;
-    b->mv_plain = vk_env_zero("VKLLM_VK_MATVEC_SX");
-    /* measured slower on the H200 (docs/PERF.md): on with VKLLM_VK_ROPE_FUSE=1 */
-    const char *rf = getenv("VKLLM_VK_ROPE_FUSE");
+    b->gemm_min = vk_env_int("VKLLM_VK_GEMM_MIN", VK_GEMM_MIN_TOK, 4096, VK_GEMM_MIN_TOK);
+    b->mv_plain = vk_env_is("VKLLM_VK_MATVEC_SX", "0");
     /* VKLLM_VK_BINDINGS=8: as on a device that allows no more (tests) */
-    const char *nbe = getenv("VKLLM_VK_BINDINGS");
-    b->nbind = b->d.info.max_storage_buffers >= VK_NBIND && !(nbe && atoi(nbe) == VK_NBIND_MIN) ? VK_NBIND : VK_NBIND_MIN;
-    b->rope_fuse = rf && !strcmp(rf, "1") && b->nbind >= 10; /* attention_gqa_rope binds ten */
-    b->gemm_split = !vk_env_zero("VKLLM_VK_GEMM_SPLIT");
-    const char *md = getenv("VKLLM_VK_MVX_DIRECT");
-    b->mvx_direct = md && !strcmp(md, "1");
-    b->att_gqa = !b->no_subgroup && b->d.info.subgroup_shuffle && !vk_env_zero("VKLLM_VK_ATT_GQA");
-    const char *pe = getenv("VKLLM_VK_PAD"), *pn = getenv("VKLLM_VK_PAD_NB");
-    b->pad_phases = pe && atoi(pe) > 0 && atoi(pe) <= 64 ? atoi(pe) : 0;
-    b->pad_nb = pn && atoi(pn) > 0 && atoi(pn) <= 64 ? atoi(pn) : 0;
+    b->nbind = b->d.info.max_storage_buffers >= VK_NBIND && vk_env_int("VKLLM_VK_BINDINGS", 0, 64, 0) != VK_NBIND_MIN
+                   ? VK_NBIND : VK_NBIND_MIN;
+    /* measured slower on the H200 (docs/PERF.md): on with VKLLM_VK_ROPE_FUSE=1;
+     * attention_gqa_rope binds VK_NBIND buffers */
+    b->rope_fuse = vk_env_is("VKLLM_VK_ROPE_FUSE", "1") && b->nbind == VK_NBIND;
+    b->gemm_split = !vk_env_is("VKLLM_VK_GEMM_SPLIT", "0");
+    b->mvx_direct = vk_env_is("VKLLM_VK_MVX_DIRECT", "1");
+    b->att_gqa = !b->no_subgroup && b->d.info.subgroup_shuffle && !vk_env_is("VKLLM_VK_ATT_GQA", "0");
+    b->pad_phases = vk_env_int("VKLLM_VK_PAD", 1, 64, 0);
+    b->pad_nb = vk_env_int("VKLLM_VK_PAD_NB", 1, 64, 0);
     const char *sk = getenv("VKLLM_VK_SKIP");
     b->skip = sk ? atoi(sk) & 15 : 0;
     if (b->skip) log_msg(LOG_WARN, "vulkan: VKLLM_VK_SKIP=%d: some ops are left out, results are wrong (timing only)", b->skip);

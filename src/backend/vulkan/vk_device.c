@@ -397,8 +397,7 @@ vkllm_status vk_device_open(vk_dev *d, int index) {
     const char *exts[3];
     uint32_t n_ext = 0;
     if (d->info.has_budget) exts[n_ext++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
-    const char *ps = getenv("VKLLM_VK_PIPE_STATS");
-    d->pipe_stats = d->info.exec_props && ps && !strcmp(ps, "1");
+    d->pipe_stats = d->info.exec_props && vk_env_is("VKLLM_VK_PIPE_STATS", "1");
     VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR fep = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR,
         .pipelineExecutableInfo = VK_TRUE};

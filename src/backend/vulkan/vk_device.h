@@ -5,6 +5,8 @@
 #define VKLLM_VK_DEVICE_H
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <volk.h>
 
 #include "vkllm.h"
@@ -52,6 +54,18 @@ typedef struct vk_dev {
     VkPhysicalDeviceMemoryProperties mem;
     int pipe_stats; /* exec_props enabled: pipelines capture their statistics */
 } vk_dev;
+
+/* The tuning switches (environment variables): whether `name` is set to
+ * `value`, and its integer value when it lies in lo..hi (else dflt). */
+static inline int vk_env_is(const char *name, const char *value) {
+    const char *v = getenv(name);
+    return v && !strcmp(v, value);
+}
+static inline int vk_env_int(const char *name, int lo, int hi, int dflt) {
+    const char *v = getenv(name);
+    int x = v ? atoi(v) : dflt;
+    return x >= lo && x <= hi ? x : dflt;
+}
 
 /* Loads the Vulkan loader (once); VKLLM_ERR_UNSUPPORTED when absent. */
 vkllm_status vk_device_load(void);

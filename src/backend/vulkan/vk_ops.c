@@ -238,9 +238,9 @@ static vkllm_status vk_gemm(vk_backend *b, bk_buf *out, const bk_weight *w, cons
             VkBuffer rd[3] = {x->b.buf}, wr[3] = {out->b.buf};
             int n_rw = 1;
             if (n_split > 1) {
-                uint64_t tiles = (uint64_t)gx * gy;
-                TRY(vk_scratch(b, &b->gemm_part, &b->gemm_cnt, tiles * n_split * rt * tt * 4, tiles * 4, "GEMM partials"));
-                bind[4] = (vk_bind){b->gemm_part.buf, 0, tiles * n_split * rt * tt * 4};
+                uint64_t tiles = (uint64_t)gx * gy, part_bytes = tiles * n_split * rt * tt * 4;
+                TRY(vk_scratch(b, &b->gemm_part, &b->gemm_cnt, part_bytes, tiles * 4, "GEMM partials"));
+                bind[4] = (vk_bind){b->gemm_part.buf, 0, part_bytes};
                 bind[5] = (vk_bind){b->gemm_cnt.buf, 0, tiles * 4};
                 rd[1] = wr[1] = b->gemm_part.buf;
                 rd[2] = wr[2] = b->gemm_cnt.buf;

@@ -41,8 +41,7 @@ vkllm_status vk_profile_init(vk_backend *b) {
     b->q_val = mem_calloc(VK_PROF_QUERIES, sizeof *b->q_val);
     if (!b->q_op || !b->q_bytes || !b->q_val) return err_set(VKLLM_ERR_NOMEM, "vulkan: out of memory");
     b->prof_ok = 1;
-    const char *e = getenv("VKLLM_VK_PROFILE_BYTES");
-    b->prof_by_bytes = e && !strcmp(e, "1");
+    b->prof_by_bytes = vk_env_is("VKLLM_VK_PROFILE_BYTES", "1");
     return VKLLM_OK;
 }
 
