@@ -78,7 +78,7 @@ float k_elem(uint base, uint d) {
 // the position's base in a layer's cache, for kv head kh
 uint kv_base(uint s, uint j, uint row, uint kh, uint D) {
     uint slot = kv_slot_index(s, j, pc.bt_off, pc.max_blocks, pc.block_size);
-    return pc.kv_type == 2u ? slot * kv_q8_row_bytes(row) + kh * (D / 32u) * 34u : slot * row + kh * D;
+    return kv_head_base(pc.kv_type, slot, row, kh, D);
 }
 
 #ifndef TILED

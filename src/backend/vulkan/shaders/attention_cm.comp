@@ -80,7 +80,7 @@ void stage(uint s, uint c0, uint maxp, uint row, uint kh, bool with_v) {
     if (tid < KT) {
         uint j = c0 + tid;
         uint slot = j <= maxp ? kv_slot_index(s, j, pc.bt_off, pc.max_blocks, pc.block_size) : 0u;
-        tbase[tid] = pc.kv_type == 2u ? slot * kv_q8_row_bytes(row) + kh * (HD / 32u) * 34u : slot * row + kh * HD;
+        tbase[tid] = kv_head_base(pc.kv_type, slot, row, kh, HD);
     }
     barrier();
     for (uint i = tid; i < KT * (HD / 8u); i += 128u) {

@@ -96,7 +96,7 @@ float sum8(float v) { // across the lane's team of 8
 // the base of position j of slot s in this layer's cache, kv head kh
 uint kv_base(uint s, uint j, uint row, uint kh) {
     uint slot = kv_slot_index(s, j, pc.bt_off, pc.max_blocks, pc.block_size);
-    return pc.kv_type == 2u ? slot * kv_q8_row_bytes(row) + kh * (HD / 32u) * 34u : slot * row + kh * HD;
+    return kv_head_base(pc.kv_type, slot, row, kh, HD);
 }
 
 float kv_elem_f(uint which, uint base, uint d) {

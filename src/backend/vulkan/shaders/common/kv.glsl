@@ -13,6 +13,12 @@ uint kv_slot_index(uint s, uint p, uint bt_off, uint max_blocks, uint block_size
 // padded to whole words, so a position starts at slot * kv_q8_row_bytes(row)
 // and blocks 2i, 2i+1 of a row fill words [17i, 17i + 17) of it.
 uint kv_q8_row_bytes(uint row) { return ((row / 32u) * 34u + 3u) & ~3u; }
+
+// where kv head kh (head dim D, row = n_kv_heads * D values) of cache slot
+// `slot` starts: an element index, or a byte offset for Q8_0 (kv_type 2)
+uint kv_head_base(uint kv_type, uint slot, uint row, uint kh, uint D) {
+    return kv_type == 2u ? slot * kv_q8_row_bytes(row) + kh * (D / 32u) * 34u : slot * row + kh * D;
+}
 uint kv_q8_pairs(uint row) { return (row / 32u + 1u) / 2u; }
 
 // Q8_0: value d of the head whose first block starts at byte base of buf
