@@ -13,10 +13,7 @@ OUT=${OUT:-/tmp/vkllm-bench}
 BIN=${VKLLM_BIN:-./build-gpu/vkllm}
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader | tee "$OUT/gpu.txt"
-for t in ${TESTS:-vk_ops vk_fused vk_attention vk_attention_long}; do
-  f=./build-gpu/test_backend_$t
-  [ -x "$f" ] && echo "test $t: $("$f" 2>&1 | tail -1)" | tee -a "$OUT/tests.txt"
-done
+bash bench/gpu_tests.sh
 REPS=${REPS:-2} bash bench/gpu_quick.sh "tinyllama-1.1b:q4_0 tinyllama-1.1b:f16 tinyllama-1.1b:q8_0 tinyllama-1.1b:q4_k_m" "-" 512
 m=${MODELS:-/tmp/vkllm-models}/tinyllama-1.1b-q4_0.gguf
 "$BIN" run -m "$m" -p hello -n 64 --temp 0 --backend vulkan --profile 2> "$OUT/profile-q4_0.txt" > /dev/null

@@ -1,9 +1,10 @@
 #!/bin/bash
 # gpu_diag.sh — where decode time goes, in one device call: the kernel tests,
-# tg128 for tinyllama Q4_0 / F16 / Q8_0 / Q4_K_M (pp512 first), the price of
-# each part of a token (VKLLM_VK_PAD, VKLLM_VK_SKIP: docs/PERF.md 2026-12-02),
-# per-kernel profiles, and each pipeline's register / shared-memory
-# use (VKLLM_VK_PIPE_STATS=1). Builds nothing; results under $OUT.
+# tg128 for tinyllama Q4_0 / F16 / Q8_0 / Q4_K_M (pp512 first), per-kernel
+# profiles and each pipeline's register / shared-memory use (VKLLM_VK_PIPE_STATS=1)
+# through bench/gpu_sweep.sh, then the price of each part of a token
+# (VKLLM_VK_PAD, VKLLM_VK_SKIP: docs/PERF.md 2026-12-02). Builds nothing;
+# results under $OUT.
 # Usage: source .gpu/on-device.sh; bash bench/gpu_diag.sh
 set -u
 OUT=${OUT:-/tmp/vkllm-bench}
@@ -11,11 +12,10 @@ BIN=${VKLLM_BIN:-./build-gpu/vkllm}
 MODELS=${MODELS:-/tmp/vkllm-models}
 mkdir -p "$OUT" "$MODELS"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader | tee "$OUT/gpu.txt"
-for t in ${TESTS:-vk_ops vk_fused vk_attention vk_attention_long}; do
-  f=./build-gpu/test_backend_$t
-  [ -x "$f" ] && echo "test $t: $("$f" 2>&1 | tail -1)" | tee -a "$OUT/tests.txt"
-done
-REPS=2 bash bench/gpu_quick.sh "${DIAG_TYPES:-tinyllama-1.1b:q4_0 tinyllama-1.1b:f16 tinyllama-1.1b:q8_0 tinyllama-1.1b:q4_k_m}" "-" 512
+# the kernel tests, pp512 / tg128, a short profile and the pipeline statistics per type
+TESTS=${TESTS:-vk_ops vk_fused vk_attention vk_attention_long} \
+  LIST=${DIAG_TYPES:-tinyllama-1.1b:q4_0 tinyllama-1.1b:f16 tinyllama-1.1b:q8_0 tinyllama-1.1b:q4_k_m} \
+  REPS=2 bash bench/gpu_sweep.sh
 # the price of each part of a decode token, without timestamps (tg128 at -p 0):
 # no setting, PAD/PAD_NB (empty dispatches), SKIP bits (1 matvecs, 2 attention,
 # 8 matvecs of one workgroup; results wrong, timing only)
@@ -26,9 +26,3 @@ for ty in q4_0 f16; do
     echo "parts $ty $e $r" | tee -a "$OUT/parts.txt" | sed 's/"model"[^}]*"tok_per_s"/tok_per_s/g'
   done
 done
-for ty in q4_0 f16; do
-  VKLLM_VK_PIPE_STATS=1 "$BIN" run -m "$MODELS/tinyllama-1.1b-$ty.gguf" -p hello -n 64 --temp 0 --backend vulkan --profile \
-    2> "$OUT/profile-$ty.txt" > /dev/null
-  grep -v "^pipeline" "$OUT/profile-$ty.txt" | grep -E "passes|^[a-z]" | head -16
-done
-grep -h "^pipeline" "$OUT"/profile-*.txt | sort -u > "$OUT/pipe-stats.txt"; head -c 3000 "$OUT/pipe-stats.txt"

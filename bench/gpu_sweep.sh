@@ -9,10 +9,7 @@ OUT=${OUT:-/tmp/vkllm-bench}
 BIN=${VKLLM_BIN:-./build-gpu/vkllm}
 MODELS=${MODELS:-/tmp/vkllm-models}
 mkdir -p "$OUT" "$MODELS"
-for t in ${TESTS:-vk_ops vk_fused}; do
-  f=./build-gpu/test_backend_$t
-  [ -x "$f" ] && echo "test $t: $("$f" 2>&1 | tail -1)" | tee -a "$OUT/tests.txt"
-done
+TESTS=${TESTS:-vk_ops vk_fused} bash bench/gpu_tests.sh
 REPS=${REPS:-2} bash bench/gpu_quick.sh "${LIST:-tinyllama-1.1b:q4_0}" "${ENVS:--}" "${P:-512}"
 for st in ${LIST:-tinyllama-1.1b:q4_0}; do
   m="$MODELS/${st%%:*}-${st##*:}.gguf"
