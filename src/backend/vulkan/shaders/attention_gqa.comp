@@ -270,59 +270,56 @@ void main() {
     }
     join_slices(m, l, acc, team, lane, g, n_rep, n_sl, act);
 
-    if (pc.n_chunks == 1u) {
-        if (act && team < n_rep)
-            for (uint k = 0u; k < DPL; k++) O[qb + lane + 8u * k] = acc[k] / l;
-        store_rotated_q(qb, lane, act && team < n_rep);
-        return;
-    }
-    const uint W = HD + 2u;
-    if (act && team < n_rep) {
-        uint ob = ((t * pc.n_heads + h) * pc.n_chunks + z) * W;
-        for (uint k = 0u; k < DPL; k++) P[ob + lane + 8u * k] = acc[k];
-        if (lane == 0u) {
-            P[ob + HD] = m;
-            P[ob + HD + 1u] = l;
-        }
-    }
-    // the last of the (token, kv head)'s workgroups merges (the partials made
-    // visible before the count goes up)
-    memoryBarrierBuffer();
-    barrier();
-    if (tid == 0u) last_s = atomicAdd(Cnt[t * pc.n_kv_heads + kh], 1u) == pc.n_chunks - 1u ? 1u : 0u;
-    barrier();
-    if (last_s == 0u) return;
-    memoryBarrierBuffer();
-    uint nc = min(pc.n_chunks, p / pc.chunk + 1u); // chunks past the position stayed empty
-    m = -3.0e38;
-    l = 0.0;
-    for (uint k = 0u; k < DPL; k++) acc[k] = 0.0;
-    // MU chunks a step, all their loads issued before any is merged (one
-    // chain of memory latencies per MU chunks, not per chunk); steps past
-    // the last chunk read it again and count as empty
-    const uint MU = DPL <= 8u ? 4u : 2u;
-    if (act)
-        for (uint z0 = sl; z0 < nc; z0 += MU * n_sl) {
-            float mzs[MU], lzs[MU], az[MU * DPL];
-            for (uint q = 0u; q < MU; q++) {
-                uint zz = z0 + q * n_sl;
-                bool ok = zz < nc;
-                uint ob = ((t * pc.n_heads + h) * pc.n_chunks + min(zz, nc - 1u)) * W;
-                float mz = P[ob + HD], lz = P[ob + HD + 1u];
-                mzs[q] = ok ? mz : -3.0e38;
-                lzs[q] = ok ? lz : 0.0;
-                for (uint k = 0u; k < DPL; k++) az[q * DPL + k] = P[ob + lane + 8u * k];
-            }
-            for (uint q = 0u; q < MU; q++) {
-                float mn = max(m, mzs[q]), al = exp(m - mn), c = exp(mzs[q] - mn) * (lzs[q] > 0.0 ? 1.0 : 0.0);
-                l = l * al + lzs[q] * c;
-                for (uint k = 0u; k < DPL; k++) acc[k] = acc[k] * al + az[q * DPL + k] * c;
-                m = mn;
+    if (pc.n_chunks > 1u) {
+        const uint W = HD + 2u;
+        if (act && team < n_rep) {
+            uint ob = ((t * pc.n_heads + h) * pc.n_chunks + z) * W;
+            for (uint k = 0u; k < DPL; k++) P[ob + lane + 8u * k] = acc[k];
+            if (lane == 0u) {
+                P[ob + HD] = m;
+                P[ob + HD + 1u] = l;
             }
         }
-    join_slices(m, l, acc, team, lane, g, n_rep, n_sl, act);
+        // the last of the (token, kv head)'s workgroups merges (the partials
+        // made visible before the count goes up)
+        memoryBarrierBuffer();
+        barrier();
+        if (tid == 0u) last_s = atomicAdd(Cnt[t * pc.n_kv_heads + kh], 1u) == pc.n_chunks - 1u ? 1u : 0u;
+        barrier();
+        if (last_s == 0u) return;
+        memoryBarrierBuffer();
+        uint nc = min(pc.n_chunks, p / pc.chunk + 1u); // chunks past the position stayed empty
+        m = -3.0e38;
+        l = 0.0;
+        for (uint k = 0u; k < DPL; k++) acc[k] = 0.0;
+        // MU chunks a step, all their loads issued before any is merged (one
+        // chain of memory latencies per MU chunks, not per chunk); steps past
+        // the last chunk read it again and count as empty
+        const uint MU = DPL <= 8u ? 4u : 2u;
+        if (act)
+            for (uint z0 = sl; z0 < nc; z0 += MU * n_sl) {
+                float mzs[MU], lzs[MU], az[MU * DPL];
+                for (uint q = 0u; q < MU; q++) {
+                    uint zz = z0 + q * n_sl;
+                    bool ok = zz < nc;
+                    uint ob = ((t * pc.n_heads + h) * pc.n_chunks + min(zz, nc - 1u)) * W;
+                    float mz = P[ob + HD], lz = P[ob + HD + 1u];
+                    mzs[q] = ok ? mz : -3.0e38;
+                    lzs[q] = ok ? lz : 0.0;
+                    for (uint k = 0u; k < DPL; k++) az[q * DPL + k] = P[ob + lane + 8u * k];
+                }
+                for (uint q = 0u; q < MU; q++) {
+                    float mn = max(m, mzs[q]), al = exp(m - mn), c = exp(mzs[q] - mn) * (lzs[q] > 0.0 ? 1.0 : 0.0);
+                    l = l * al + lzs[q] * c;
+                    for (uint k = 0u; k < DPL; k++) acc[k] = acc[k] * al + az[q * DPL + k] * c;
+                    m = mn;
+                }
+            }
+        join_slices(m, l, acc, team, lane, g, n_rep, n_sl, act);
+        if (tid == 0u) Cnt[t * pc.n_kv_heads + kh] = 0u; // zero again for the next pass
+    }
+    // one workgroup per (token, kv head) gets here: the only one, or the merging one
     if (act && team < n_rep)
         for (uint k = 0u; k < DPL; k++) O[qb + lane + 8u * k] = acc[k] / l;
-    if (tid == 0u) Cnt[t * pc.n_kv_heads + kh] = 0u; // zero again for the next pass
     store_rotated_q(qb, lane, act && team < n_rep);
 }
