@@ -131,11 +131,16 @@ static void test_matmul(backend *cpu, backend *vk, uint64_t *rng, const char *la
         matmul_case(cpu, vk, rng, types[ti], 1, 67, 1, label, 0);
         /* one token tile over two row tiles: split-K on cooperative matrices (NVIDIA) */
         matmul_case(cpu, vk, rng, types[ti], 1, 32, 1, label, 0);
+        /* three 64-token tiles, the last partial (not split on cooperative matrices) */
+        matmul_case(cpu, vk, rng, types[ti], 1, 133, 1, label, 0);
         if (is_float(types[ti])) {
             /* rows of a multiple of 16 bytes: the one-token path's 16-byte loads */
             matmul_case(cpu, vk, rng, types[ti], 0, 1, 1, label, 8);
             matmul_case(cpu, vk, rng, types[ti], 1, 1, 0, label, 2 * 64 * 32 + 8);
             matmul_case(cpu, vk, rng, types[ti], 1, 3, 0, label, 2 * 64 * 32 + 8);
+            /* and the many-token tiles' 16-byte loads: split (one token tile), three tiles */
+            matmul_case(cpu, vk, rng, types[ti], 1, 40, 1, label, 2 * 64 * 32 + 8);
+            matmul_case(cpu, vk, rng, types[ti], 1, 133, 0, label, 2 * 64 * 32 + 8);
         }
     }
 }

@@ -202,7 +202,6 @@ static vkllm_status vk_scratch(vk_backend *b, vk_buffer *part, vk_buffer *cnt, u
 
 /* split-K of gemm_cm.comp: up to VK_GEMM_SPLIT_MAX parts, for about this many workgroups */
 #define VK_GEMM_SPLIT_GROUPS 256u
-#define VK_GEMM_SPLIT_MAX 16u
 
 /* Many tokens: gemm.comp, 64-row x 64-token tiles, or gemm_cm.comp on
  * NVIDIA cooperative matrices, 128 x 64. Sizes were checked by the caller. */

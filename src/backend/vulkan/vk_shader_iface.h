@@ -24,6 +24,8 @@
  * tokens per workgroup of 256 threads. */
 #define VK_GEMM_CM_ROWS 128u
 #define VK_GEMM_CM_TOK 64u
+/* split-K of gemm_cm.comp: at most this many parts */
+#define VK_GEMM_SPLIT_MAX 16u
 
 /* matvec (matmul of fewer than VK_GEMM_MIN_TOK tokens): default threads per workgroup (float /
  * quantized weights) and rows per workgroup (specialization constants 2 and
