@@ -147,9 +147,11 @@ static void test_matmul(backend *cpu, backend *vk, uint64_t *rng, const char *la
 
 static void test_rmsnorm(backend *cpu, backend *vk, uint64_t *rng) {
     const uint32_t wt[] = {DTYPE_F32, DTYPE_F16, DTYPE_BF16};
-    const int ns[] = {67, 300};
+    /* odd (scalar loads), multiple of 4 (16-byte loads), more than one
+     * 2048-element chunk a workgroup with a partial second one */
+    const int ns[] = {67, 300, 4100};
     for (int wi = 0; wi < 3; wi++)
-        for (int ni = 0; ni < 2; ni++) {
+        for (int ni = 0; ni < 3; ni++) {
             int n = ns[ni], n_rows = 3;
             void *data;
             uint64_t nb;
