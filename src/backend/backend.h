@@ -143,6 +143,16 @@ typedef struct backend_vt {
      * rope(k) + kv_write(k, v) store, k itself left unrotated */
     vkllm_status (*rope_kv_write)(backend *b, bk_buf *q, int n_heads, bk_kv *kv, int layer,
                                   const bk_buf *k, const bk_buf *v, const bk_rope *r);
+    /* The attention block's projections with rope and the KV store:
+     * q = rope(Wq · input(x) + bq) ([n_tokens, n_heads*head_dim]), and what
+     * rope(Wk · input(x) + bk) and Wv · input(x) + bv (w = {Wq, Wk, Wv},
+     * bias[i] NULL for none) would give kv_write, stored for layer l at the
+     * batch positions; no k or v activations are formed. f: a norm input
+     * only (f->norm NULL: x itself). Backends fuse it for some passes (the
+     * Vulkan one: one token, f32/f16 caches) and refuse the rest. */
+    vkllm_status (*qkv_rope_kv)(backend *b, bk_buf *q, int n_heads, bk_kv *kv, int layer, const bk_buf *x,
+                                const bk_weight *const w[3], const bk_weight *const bias[3], const bk_fuse *f,
+                                const bk_rope *r);
 } backend_vt;
 
 struct backend {

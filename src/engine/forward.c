@@ -99,6 +99,31 @@ static vkllm_status fwd_residual(vkllm_model *m, fwd_state *st, const bk_weight 
     return be->vt->add(be, st->x, st->x, st->h, (size_t)T * m->cfg.dim);
 }
 
+/* x += attention(q over the cache) · Wo */
+static vkllm_status fwd_attn_out(vkllm_model *m, fwd_state *st, bk_kv *kv, int l, int T) {
+    backend *be = m->be;
+    const model_config *c = &m->cfg;
+    TRY(be->vt->attention(be, st->att, st->q, kv, l, c->n_heads, 1.0f / sqrtf((float)c->head_dim)));
+    return fwd_residual(m, st, m->bk_layers[l].wo, st->att, NULL, 0, T);
+}
+
+/* norm, q/k/v (+bias), rope and the KV store in one backend op where it
+ * fuses them (*done = 1; not with a q/k norm, which sits between the
+ * projections and rope); else nothing was recorded. */
+static vkllm_status fwd_qkv_fused(vkllm_model *m, fwd_state *st, bk_kv *kv, int l, const bk_rope *rope, int *done) {
+    const model_config *c = &m->cfg;
+    backend *be = m->be;
+    const model_bk_layer *L = &m->bk_layers[l];
+    *done = 0;
+    if (c->has_qk_norm || !be->vt->qkv_rope_kv) return VKLLM_OK;
+    const bk_weight *w[3] = {L->wq, L->wk, L->wv}, *bias[3] = {L->bq, L->bk, L->bv};
+    bk_fuse nf = {.norm = L->attn_norm, .eps = c->norm_eps};
+    vkllm_status s = be->vt->qkv_rope_kv(be, st->q, c->n_heads, kv, l, st->x, w, bias, &nf, rope);
+    if (s == VKLLM_ERR_UNSUPPORTED) return VKLLM_OK;
+    *done = s == VKLLM_OK;
+    return s;
+}
+
 /* x += attention block: norm, q/k/v (+bias), [q/k norm], rope, KV store,
  * attention, output projection. */
 static vkllm_status fwd_attn(vkllm_model *m, fwd_state *st, bk_kv *kv, int l, int T, const bk_rope *rope) {
@@ -106,6 +131,9 @@ static vkllm_status fwd_attn(vkllm_model *m, fwd_state *st, bk_kv *kv, int l, in
     backend *be = m->be;
     const backend_vt *vt = be->vt;
     const model_bk_layer *L = &m->bk_layers[l];
+    int fused;
+    TRY(fwd_qkv_fused(m, st, kv, l, rope, &fused));
+    if (fused) return fwd_attn_out(m, st, kv, l, T);
     bk_buf *out[3] = {st->q, st->k, st->v};
     const bk_weight *w[3] = {L->wq, L->wk, L->wv}, *bias[3] = {L->bq, L->bk, L->bv};
     TRY(fwd_norm_proj(m, st, L->attn_norm, 3, out, w, bias, T));
@@ -122,8 +150,7 @@ static vkllm_status fwd_attn(vkllm_model *m, fwd_state *st, bk_kv *kv, int l, in
     } else {
         TRY(s);
     }
-    TRY(vt->attention(be, st->att, st->q, kv, l, c->n_heads, 1.0f / sqrtf((float)c->head_dim)));
-    return fwd_residual(m, st, L->wo, st->att, NULL, 0, T);
+    return fwd_attn_out(m, st, kv, l, T);
 }
 
 /* x += FFN block: norm, gate and up, silu(gate) * up, down projection. */

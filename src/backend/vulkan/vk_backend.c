@@ -364,6 +364,9 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     /* measured slower on the H200 (docs/PERF.md): on with VKLLM_VK_ROPE_FUSE=1;
      * attention_gqa_rope binds VK_NBIND buffers */
     b->rope_fuse = vk_env_is("VKLLM_VK_ROPE_FUSE", "1") && b->nbind == VK_NBIND;
+    /* VKLLM_VK_QKV_ROPE=0: decode's rope and KV store as their own dispatch
+     * (rope_kv.comp) instead of in the q/k/v matvecs (comparisons, tests) */
+    b->qkv_rope = !vk_env_is("VKLLM_VK_QKV_ROPE", "0");
     b->gemm_split = !vk_env_is("VKLLM_VK_GEMM_SPLIT", "0");
     b->mvx_direct = vk_env_is("VKLLM_VK_MVX_DIRECT", "1");
     b->att_gqa = !b->no_subgroup && b->d.info.subgroup_shuffle && !vk_env_is("VKLLM_VK_ATT_GQA", "0");

@@ -119,6 +119,8 @@ typedef struct vk_backend {
     /* rope_kv_write deferred into attention_gqa where it can (VKLLM_VK_ROPE_FUSE=1;
      * off by default: slower on the H200, docs/PERF.md) */
     int rope_fuse;
+    /* decode's rope and KV store in the q/k/v matvecs (vk_qkv_rope_kv), unless VKLLM_VK_QKV_ROPE=0 */
+    int qkv_rope;
     vk_rope_kv rk;
     int rk_pending;
     int att_gqa;    /* attention_gqa.comp for per-token attention: subgroup shuffles, unless VKLLM_VK_ATT_GQA=0 */

@@ -18,6 +18,8 @@ typedef struct {
 typedef struct {
     uint32_t ne0, n_rows, row_w0, row_out0, n_out, n_tok, row_bytes, bias_type, norm_type;
     float eps;
+    /* the one-token rope / KV epilogue (vk_qkv_rope_kv), else 0 */
+    uint32_t head_dim, block_size, max_blocks, pos_off, seq_off, bt_off;
 } pc_matvec;
 typedef struct {
     uint32_t n_tok, n_heads, n_kv_heads, head_dim, mode, kv_type, block_size, max_blocks, pos_off, seq_off, bt_off;
@@ -34,7 +36,7 @@ typedef struct {
 typedef struct { uint32_t n; } pc_n;
 typedef struct { uint32_t n_rows, n; } pc_rows;
 _Static_assert(sizeof(pc_matmul) == 40 && sizeof(pc_matmul) <= VK_PC_MAX, "matmul push constants");
-_Static_assert(sizeof(pc_matvec) == 40 && sizeof(pc_matvec) <= VK_PC_MAX, "matvec push constants");
+_Static_assert(sizeof(pc_matvec) == 64 && sizeof(pc_matvec) <= VK_PC_MAX, "matvec push constants");
 _Static_assert(sizeof(pc_rope_kv) == 44 && sizeof(pc_rope_kv) <= VK_PC_MAX, "rope_kv push constants");
 _Static_assert(sizeof(pc_embed) == 24, "embed push constants");
 _Static_assert(sizeof(pc_rmsnorm) == 20, "rmsnorm push constants");
@@ -128,20 +130,30 @@ typedef struct vk_mv_in {
     int n_extra;
 } vk_mv_in;
 
-/* Up to b->gemm_min - 1 tokens (decode, small batches): matvec.comp,
- * b->mv_nr rows x up to VK_MV_NT_MAX tokens per workgroup; float weights
- * whose rows and shard start are 16-byte aligned take the WIDE variant
- * (16-byte loads). Sizes were checked by the caller. */
-static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, const bk_buf *x, uint32_t bias_type,
-                              vk_bind bias_b, const vk_mv_in *in, int n_tok) {
-    VkBuffer rd[3] = {x->b.buf}, wr[1] = {out->b.buf};
-    for (int i = 0; i < in->n_extra; i++) rd[1 + i] = in->extra_rd[i];
-    TRY(vk_hazard(b, rd, 1 + in->n_extra, wr, 1));
-    if (b->skip & VK_SKIP_MATVEC) return VKLLM_OK;
-    /* one token of quantized weights: x' staged in shared memory, VK_MVX_ROWS
-     * rows per workgroup (matvec_sx.comp) */
-    int sx = n_tok == 1 && !b->no_subgroup && !vk_float_type(w->type) && w->ne0 <= VK_MVX_MAXE && w->ne0 % 4 == 0 &&
-             !b->mv_plain && VK_MVX_SHARED <= b->d.info.max_shared;
+/* The output stage of a one-token matvec with rope and the KV store
+ * (vk_qkv_rope_kv, shaders/common/mv_rope.glsl): the VK_MV_ROPE, VK_MV_KV,
+ * VK_MV_NEOX and VK_MV_KV_F16 bits (the output binding is then q or a
+ * cache layer); the batch info and fb (the inverse frequencies) are bound
+ * at 5 and 6. */
+typedef struct vk_mv_ep {
+    uint32_t mode;
+    vk_bind fb;
+    uint32_t head_dim, block_size, max_blocks;
+} vk_mv_ep;
+#define VK_MV_EP_NBIND 7
+
+/* One token of quantized weights: x' staged in shared memory, VK_MVX_ROWS
+ * rows per workgroup (matvec_sx.comp), where the device and the row allow. */
+static int vk_mv_sx(const vk_backend *b, const bk_weight *w, int n_tok) {
+    return n_tok == 1 && !b->no_subgroup && !vk_float_type(w->type) && w->ne0 <= VK_MVX_MAXE && w->ne0 % 4 == 0 &&
+           !b->mv_plain && VK_MVX_SHARED <= b->d.info.max_shared;
+}
+
+/* Records the matvec dispatches of vk_matvec (no hazard check) into the
+ * range out, with the epilogue ep (else NULL). */
+static vkllm_status vk_matvec_rec(vk_backend *b, vk_bind out, const bk_weight *w, const bk_buf *x, uint32_t bias_type,
+                                  vk_bind bias_b, const vk_mv_in *in, int n_tok, const vk_mv_ep *ep) {
+    int sx = vk_mv_sx(b, w, n_tok);
     const uint32_t nr_wg = sx ? VK_MVX_ROWS : b->mv_nr, seg = VK_MAX_GROUPS * nr_wg;
     for (int i = 0; i < w->n_shards; i++) {
         const vk_shard *s = &w->shards[i];
@@ -161,17 +173,61 @@ static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, co
         /* matvec_sx's 256 threads are fixed in the shader */
         uint32_t wg = sx ? 0u : !vk_float_type(w->type) ? b->mv_wg_q : nt == 1 ? b->mv_wg1 : b->mv_wg;
         uint32_t mode = in->mode | (sx && b->mvx_direct && !(in->mode & VK_MV_GLU) ? VK_MV_DIRECT : 0u);
+        if (ep) mode |= ep->mode;
         TRY(vk_pipeline_get_mode(b, name, nt, mode | wg << 16, &p));
-        vk_bind bind[5] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b, in->b4};
+        vk_bind bind[VK_MV_EP_NBIND] = {{w->b.buf, s->off, s->range}, vk_bb(x), out, bias_b, in->b4};
+        if (ep) {
+            bind[5] = b->info;
+            bind[6] = ep->fb;
+        }
         for (uint32_t r0 = 0; r0 < (uint32_t)s->rows; r0 += seg) {
             uint32_t nr = (uint32_t)s->rows - r0 < seg ? (uint32_t)s->rows - r0 : seg;
             pc_matvec pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0, (uint32_t)w->ne1, (uint32_t)n_tok,
-                            (uint32_t)w->row_bytes, bias_type, in->norm_type, in->eps};
+                            (uint32_t)w->row_bytes, bias_type, in->norm_type, in->eps, 0, 0, 0, 0, 0, 0};
+            if (ep) {
+                pc.head_dim = ep->head_dim;
+                pc.block_size = ep->block_size;
+                pc.max_blocks = ep->max_blocks;
+                pc.pos_off = b->off_pos;
+                pc.seq_off = b->off_seq;
+                pc.bt_off = b->off_bt;
+            }
             b->prof_bytes = (uint64_t)nr * w->row_bytes;
             uint32_t gx = (nr + nr_wg - 1) / nr_wg;
             if (b->skip & VK_SKIP_MATVEC_WG) gx = gy = 1; /* timing only: one workgroup's rows */
-            TRY(vk_dispatch(b, p, bind, 5, &pc, sizeof pc, gx, gy));
+            TRY(vk_dispatch(b, p, bind, ep ? VK_MV_EP_NBIND : 5, &pc, sizeof pc, gx, gy));
         }
+    }
+    return VKLLM_OK;
+}
+
+/* Up to b->gemm_min - 1 tokens (decode, small batches): matvec.comp,
+ * b->mv_nr rows x up to VK_MV_NT_MAX tokens per workgroup; float weights
+ * whose rows and shard start are 16-byte aligned take the WIDE variant
+ * (16-byte loads); one token of quantized weights matvec_sx.comp. Sizes
+ * were checked by the caller. */
+static vkllm_status vk_matvec(vk_backend *b, bk_buf *out, const bk_weight *w, const bk_buf *x, uint32_t bias_type,
+                              vk_bind bias_b, const vk_mv_in *in, int n_tok) {
+    VkBuffer rd[3] = {x->b.buf}, wr[1] = {out->b.buf};
+    for (int i = 0; i < in->n_extra; i++) rd[1 + i] = in->extra_rd[i];
+    TRY(vk_hazard(b, rd, 1 + in->n_extra, wr, 1));
+    if (b->skip & VK_SKIP_MATVEC) return VKLLM_OK;
+    return vk_matvec_rec(b, vk_bb(out), w, x, bias_type, bias_b, in, n_tok, NULL);
+}
+
+/* The bias of a matmul of w (float, a value per row, one shard) or NULL:
+ * fills its type (VK_NO_BIAS without) and binding. */
+static vkllm_status vk_bias_check(const char *op, const bk_weight *w, const bk_weight *bias, uint32_t *bias_type,
+                                  vk_bind *bias_b) {
+    *bias_type = VK_NO_BIAS;
+    *bias_b = (vk_bind){0};
+    if (bias) {
+        if (!vk_float_type(bias->type) || bias->ne0 * bias->ne1 != w->ne1 || bias->n_shards != 1)
+            return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s '%s': bias '%s' (%s, %lld values) for %lld rows", op,
+                           w->name, bias->name, dtype_name(bias->type), (long long)(bias->ne0 * bias->ne1),
+                           (long long)w->ne1);
+        *bias_type = bias->type;
+        *bias_b = (vk_bind){bias->b.buf, bias->shards[0].off, bias->shards[0].range};
     }
     return VKLLM_OK;
 }
@@ -184,17 +240,7 @@ static vkllm_status vk_mm_check(vk_backend *b, const char *op, bk_buf *out, cons
         return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s '%s': %d rows", op, w->name, n_rows);
     TRY(vk_fits(op, "x", x, (uint64_t)n_rows, (uint64_t)w->ne0));
     TRY(vk_fits(op, "out", out, (uint64_t)n_rows, (uint64_t)w->ne1));
-    *bias_type = VK_NO_BIAS;
-    *bias_b = (vk_bind){0};
-    if (bias) {
-        if (!vk_float_type(bias->type) || bias->ne0 * bias->ne1 != w->ne1 || bias->n_shards != 1)
-            return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s '%s': bias '%s' (%s, %lld values) for %lld rows", op,
-                           w->name, bias->name, dtype_name(bias->type), (long long)(bias->ne0 * bias->ne1),
-                           (long long)w->ne1);
-        *bias_type = bias->type;
-        *bias_b = (vk_bind){bias->b.buf, bias->shards[0].off, bias->shards[0].range};
-    }
-    return VKLLM_OK;
+    return vk_bias_check(op, w, bias, bias_type, bias_b);
 }
 
 static vkllm_status vk_scratch(vk_backend *b, vk_buffer *part, vk_buffer *cnt, uint64_t part_bytes, uint64_t cnt_bytes,
@@ -493,6 +539,100 @@ static vkllm_status vk_rope_kv_write(backend *base, bk_buf *q, int n_heads, bk_k
     if (!defer) return vk_rope_kv_record(b, &a);
     b->rk = a;
     b->rk_pending = 1;
+    return VKLLM_OK;
+}
+
+/* Whether the rope epilogue serves w, the projection to heads of D rows:
+ * every dispatch starts at a head (each shard at a head, in one row
+ * segment) and a workgroup's rows are whole rope pairs (rope: neox set for
+ * NEOX pairs; f16: an f16 cache, whose words pair adjacent rows).
+ * matvec_sx.comp: 16 rows, NEOX f16 words from two pairs of a head (D / 2
+ * even); matvec.comp: NR rows, even and dividing D, a multiple of 4 for
+ * NEOX (a thread stores two adjacent rows). */
+static int vk_qkv_layout_ok(const vk_backend *b, const bk_weight *w, int D, int neox, int f16) {
+    int sx = vk_mv_sx(b, w, 1);
+    uint64_t nr = sx ? VK_MVX_ROWS : b->mv_nr, seg = VK_MAX_GROUPS * nr;
+    if (w->ne1 % D) return 0;
+    for (int i = 0; i < w->n_shards; i++)
+        if (w->shards[i].row0 % D || (uint64_t)w->shards[i].rows > seg) return 0;
+    if (sx) return !(neox && f16) || D % 4 == 0;
+    return nr % 2 == 0 && D % nr == 0 && (!neox || nr % 4 == 0);
+}
+
+/* Why the fused q/k/v + rope + KV store does not apply to this pass, or NULL. */
+static const char *vk_qkv_unsupported(const vk_backend *b, const bk_kv *kv, const bk_weight *const w[3], int neox) {
+    if (!b->qkv_rope) return "off (VKLLM_VK_QKV_ROPE=0)";
+    if (b->rope_fuse) return "rope deferred into attention instead (VKLLM_VK_ROPE_FUSE=1)";
+    if (b->skip || b->pad_phases || b->pad_nb) return "timing switches set (VKLLM_VK_SKIP / PAD)";
+    if (b->batch->n_tokens != 1) return "more than one token";
+    if (kv->d.type != DTYPE_F32 && kv->d.type != DTYPE_F16) return "a Q8_0 cache";
+    if (b->nbind < VK_MV_EP_NBIND) return "too few bindings";
+    int f16 = kv->d.type == DTYPE_F16, D = kv->d.head_dim;
+    for (int i = 0; i < 3; i++)
+        if (!vk_qkv_layout_ok(b, w[i], D, i < 2 && neox, i > 0 && f16)) return "rows per workgroup or shards";
+    return NULL;
+}
+
+/* One token: q = rope(Wq · norm(x) + bq) in place of q, and what rope(k)
+ * and kv_write would store of Wk, Wv · norm(x) + bk, bv, stored by the
+ * three matvecs' epilogues (shaders/common/mv_rope.glsl) instead of through
+ * st->k, st->v and rope_kv.comp. They write q and disjoint rows of the cache
+ * (one slot's K and V), so one hazard check serves all three and they run
+ * without a barrier between them; the attention after them waits once. */
+static vkllm_status vk_qkv_rope_kv(backend *base, bk_buf *q, int n_heads, bk_kv *kv, int layer, const bk_buf *x,
+                                   const bk_weight *const w[3], const bk_weight *const bias[3], const bk_fuse *f,
+                                   const bk_rope *r) {
+    vk_backend *b = (vk_backend *)base;
+    const char *op = "qkv_rope_kv";
+    TRY(vk_op_ready(b, op));
+    const bk_batch *bt = b->batch;
+    int D = kv->d.head_dim;
+    if (layer < 0 || layer >= kv->d.n_layers || n_heads <= 0 || n_heads > 65535 || !r || r->n_dims != D || D % 2 ||
+        !(r->theta > 0) || (r->mode != BK_ROPE_NORM && r->mode != BK_ROPE_NEOX))
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s: layer %d, %d heads, %d dims (head dim %d), theta %g, mode %d",
+                       op, layer, n_heads, r ? r->n_dims : 0, D, r ? (double)r->theta : 0.0, r ? (int)r->mode : -1);
+    if (!f || f->glu_up || f->accumulate)
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s: only a norm input is fused", op);
+    int64_t rows[3] = {(int64_t)n_heads * D, (int64_t)kv->d.n_kv_heads * D, (int64_t)kv->d.n_kv_heads * D};
+    int64_t ne0 = w[0] ? w[0]->ne0 : 0;
+    uint32_t bias_type[3];
+    vk_bind bias_b[3];
+    for (int i = 0; i < 3; i++) {
+        if (!w[i] || w[i]->ne1 != rows[i] || w[i]->ne0 != ne0)
+            return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s: projection %d '%s' [%lld x %lld] for %lld rows of %lld",
+                           op, i, w[i] ? w[i]->name : "(null)", w[i] ? (long long)w[i]->ne1 : 0LL,
+                           w[i] ? (long long)w[i]->ne0 : 0LL, (long long)rows[i], (long long)ne0);
+        TRY(vk_bias_check(op, w[i], bias[i], &bias_type[i], &bias_b[i]));
+    }
+    TRY(vk_fits(op, "x", x, (uint64_t)bt->n_tokens, (uint64_t)ne0));
+    TRY(vk_fits(op, "q", q, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
+    if (q == x) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s: q aliases x", op);
+    vk_mv_in in = {.eps = f->eps};
+    if (f->norm) {
+        const bk_weight *nw = f->norm;
+        if (!vk_float_type(nw->type) || nw->ne0 * nw->ne1 != ne0 || nw->n_shards != 1 || !(f->eps >= 0))
+            return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s: norm '%s' (%s, %lld values, eps %g) for rows of %lld",
+                           op, nw->name, dtype_name(nw->type), (long long)(nw->ne0 * nw->ne1), (double)f->eps,
+                           (long long)ne0);
+        in.mode = VK_MV_NORM;
+        in.norm_type = nw->type;
+        in.b4 = (vk_bind){nw->b.buf, nw->shards[0].off, nw->shards[0].range};
+    }
+    const char *why = vk_qkv_unsupported(b, kv, w, r->mode == BK_ROPE_NEOX);
+    if (why) return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: %s: %s", op, why);
+    TRY(vk_check_kv(b, kv, op, 0));
+    vk_mv_ep ep = {.head_dim = (uint32_t)D, .block_size = (uint32_t)kv->d.block_size,
+                   .max_blocks = (uint32_t)bt->max_blocks};
+    TRY(vk_rope_freqs(b, r, &ep.fb));
+    VkBuffer rd[1] = {x->b.buf}, wr[2] = {q->b.buf, kv->b.buf};
+    TRY(vk_hazard(b, rd, 1, wr, 2));
+    uint32_t neox = r->mode == BK_ROPE_NEOX ? VK_MV_NEOX : 0u, f16 = kv->d.type == DTYPE_F16 ? VK_MV_KV_F16 : 0u;
+    const uint32_t modes[3] = {VK_MV_ROPE | neox, VK_MV_ROPE | neox | VK_MV_KV | f16, VK_MV_KV | f16};
+    for (int i = 0; i < 3; i++) {
+        ep.mode = modes[i];
+        vk_bind out = i == 0 ? vk_bb(q) : vk_kv_layer(kv, layer, i - 1);
+        TRY(vk_matvec_rec(b, out, w[i], x, bias_type[i], bias_b[i], &in, 1, &ep));
+    }
     return VKLLM_OK;
 }
 
@@ -843,4 +983,5 @@ void vk_ops_install(backend_vt *vt) {
     vt->argmax = vk_argmax;
     vt->matmul_fused = vk_matmul_fused;
     vt->rope_kv_write = vk_rope_kv_write;
+    vt->qkv_rope_kv = vk_qkv_rope_kv;
 }

@@ -41,14 +41,21 @@
 /* matvec_sx.comp (one token, quantized weights, subgroup arithmetic): rows
  * per workgroup of 256 threads, the longest row (x' staged in shared memory
  * as f32: 30 KiB, so with the rest it fits lavapipe's 32 KiB) and the
- * shared memory it needs (the host checks the device's limit) */
+ * shared memory it needs (the host checks the device's limit): x', 64
+ * partial sums and the rope epilogue's 16 exchanged rows */
 #define VK_MVX_ROWS 16u
 #define VK_MVX_MAXE 7680u
-#define VK_MVX_SHARED (4u * VK_MVX_MAXE + 256u)
+#define VK_MVX_SHARED (4u * VK_MVX_MAXE + 4u * 64u + 4u * VK_MVX_ROWS)
 #define VK_MV_NORM 1u
 #define VK_MV_GLU 2u
 #define VK_MV_ACC 4u
 #define VK_MV_DIRECT 8u /* matvec_sx: x' read per lane, no staging (VKLLM_VK_MVX_DIRECT=1) */
+/* the one-token epilogue that replaces rope_kv.comp (shaders/common/mv_rope.glsl):
+ * rotate row pairs, store into a KV cache layer (binding 2), NEOX pairs, f16 cache */
+#define VK_MV_ROPE 16u
+#define VK_MV_KV 32u
+#define VK_MV_NEOX 64u
+#define VK_MV_KV_F16 128u
 
 /* argmax: threads of its one workgroup per row. */
 #define VK_ARGMAX_WG 256

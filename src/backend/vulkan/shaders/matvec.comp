@@ -17,7 +17,13 @@
 // consecutive bytes). Otherwise each thread decodes whole 32-element units
 // (dequant.glsl), consecutive threads taking consecutive units.
 // Bindings: 0 weight shard, 1 x [ne0], 2 out [n_out], 3 bias words,
-// 4 norm weight words (MV_NORM) or up [ne0] (MV_GLU).
+// 4 norm weight words (MV_NORM) or up [ne0] (MV_GLU); 5 and 6 for the
+// decode epilogue of common/mv_rope.glsl (VK_MV_ROPE / VK_MV_KV: rope and
+// the KV store in place of rope_kv.comp, one token): the workgroup's NR rows
+// are then NR / 2 whole rope pairs (NEOX: pairs p0 .. p0 + NR/2 - 1 of
+// ep_pair_row, their first rows in slots 0 .. NR/2 - 1), and after the
+// reduction every row's sum is in shared memory, so the thread of an output
+// rotates it with its partner's.
 #include "../vk_shader_iface.h"
 
 layout(local_size_x_id = 2) in;
@@ -41,6 +47,7 @@ layout(std430, binding = 4) readonly buffer NBuf4 { vec4 N4[]; }; // f32 norm / 
 layout(push_constant) uniform PC {
     uint ne0, n_rows, row_w0, row_out0, n_out, n_tok, row_bytes, bias_type, norm_type;
     float eps;
+    uint head_dim, block_size, max_blocks, pos_off, seq_off, bt_off; // the rope / KV epilogue only
 } pc;
 
 #ifndef WIDE
@@ -56,6 +63,16 @@ layout(push_constant) uniform PC {
 #include "common/words.glsl"
 float bias_at(uint r) { return TYPED_WORD_AT(Bw, pc.bias_type, r); }
 float norm_at(uint i) { return TYPED_WORD_AT(Nw, pc.norm_type, i); }
+#include "common/mv_rope.glsl"
+
+// the segment row of the workgroup's slot rr (0 .. NR - 1): r0 + rr, or NEOX
+// rope pairs (the host checked that NR is even and divides head_dim, and
+// for NEOX that it is a multiple of 4)
+uint wg_row(uint r0, uint rr) {
+    if (!EP_NEOX) return r0 + rr;
+    const uint NP = NR / 2u;
+    return ep_pair_row(gl_WorkGroupID.x * NP + rr % NP, rr / NP);
+}
 
 // per subgroup (or thread): NR*NT row sums, then NT sums of squares
 shared float red[(NR + 1u) * NT * WG];
@@ -134,6 +151,43 @@ float unit_dot(float w[32], vec4 xv[8]) {
 }
 #endif
 
+// the decode epilogue (EP: one token, NT = 1, the rows whole rope pairs):
+// after the reduction, row slot rr's sum (with the norm's scale and bias)
+float ep_sum(uint rr, uint n_part, float scale) {
+    float s = 0.0;
+    for (uint i = 0u; i < n_part; i++) s += red[rr * WG + i];
+    s *= scale;
+    if (pc.bias_type != VK_NO_BIAS) s += bias_at(pc.row_out0 + wg_row(gl_WorkGroupID.x * NR, rr));
+    return s;
+}
+// slot rr's output: rotated with its pair's other row (slot rr ^ 1, or
+// rr +- NR/2 for NEOX) under VK_MV_ROPE
+float ep_value(uint rr, uint n_part, float scale) {
+    float v = ep_sum(rr, n_part, scale);
+    if (!EP_ROPE) return v;
+    const uint NP = NR / 2u;
+    bool first = EP_NEOX ? rr < NP : (rr & 1u) == 0u;
+    uint mate = EP_NEOX ? (first ? rr + NP : rr - NP) : rr ^ 1u;
+    float m = ep_sum(mate, n_part, scale);
+    uint r0 = gl_WorkGroupID.x * NR;
+    vec2 o = first ? ep_rotate(pc.row_out0 + wg_row(r0, rr), v, m) : ep_rotate(pc.row_out0 + wg_row(r0, mate), m, v);
+    return first ? o.x : o.y;
+}
+// thread k < NR / 2 writes slots 2k and 2k + 1, adjacent rows (NEOX: the
+// host checked that NR / 2 is even, so both lie in the same half of a head)
+void ep_out(uint tid, uint n_part) {
+    float scale = 1.0;
+    if ((MODE & VK_MV_NORM) != 0u) {
+        float q = 0.0;
+        for (uint i = 0u; i < n_part; i++) q += red[NR * WG + i];
+        scale = 1.0 / sqrt(q / float(pc.ne0) + pc.eps);
+    }
+    uint rr = 2u * tid, r0 = gl_WorkGroupID.x * NR;
+    if (rr >= NR || wg_row(r0, rr) >= pc.n_rows) return;
+    uint gr = pc.row_out0 + wg_row(r0, rr);
+    ep_store2(gr, ep_value(rr, n_part, scale), ep_value(rr + 1u, n_part, scale));
+}
+
 void main() {
     uint tid = gl_LocalInvocationID.x;
     uint r0 = gl_WorkGroupID.x * NR, t0 = gl_WorkGroupID.y * NT;
@@ -169,7 +223,7 @@ void main() {
             }
         }
         for (uint rr = 0u; rr < NR; rr++) {
-            uint r = min(r0 + rr, last);
+            uint r = min(wg_row(r0, rr), last);
             vec4 wa, wb;
             wide_unpack(W4[(pc.row_w0 + r) * vpr + i], wa, wb);
             for (uint tt = 0u; tt < NT; tt++) acc[rr * NT + tt] += dot(wa, xa[tt]) + dot(wb, xb[tt]);
@@ -188,7 +242,7 @@ void main() {
         // serialised them, one memory latency per row)
         uint R[NR][BLK_N], al[NR];
         for (uint rr = 0u; rr < NR; rr++) {
-            uint o = (pc.row_w0 + min(r0 + rr, last)) * pc.row_bytes + u * BLK_BYTES;
+            uint o = (pc.row_w0 + min(wg_row(r0, rr), last)) * pc.row_bytes + u * BLK_BYTES;
             blk_load(o, R[rr]);
             al[rr] = o & 2u;
         }
@@ -202,7 +256,7 @@ void main() {
         unit_x(min(t0, last_t), u, xv, ss[0]);
         for (uint rr = 0u; rr < NR; rr++) {
             float w[32];
-            unit_dequant((pc.row_w0 + min(r0 + rr, last)) * pc.row_bytes, u, pc.ne0, w);
+            unit_dequant((pc.row_w0 + min(wg_row(r0, rr), last)) * pc.row_bytes, u, pc.ne0, w);
             acc[rr] += unit_dot(w, xv);
         }
 #endif
@@ -234,6 +288,10 @@ void main() {
     }
     uint n_part = 1u;
 #endif
+    if (EP) {
+        ep_out(tid, n_part);
+        return;
+    }
     // one thread per (row, token) output (its residual, VK_MV_ACC, was
     // loaded before the dot: the first output's load is in flight meanwhile)
     for (uint k = tid; k < NR * NT; k += WG) {

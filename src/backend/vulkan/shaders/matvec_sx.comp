@@ -15,6 +15,12 @@
 // so one workgroup fit an SM (NVIDIA) and the larger matvecs ran in
 // several waves. The host takes this kernel when ne0 <= VK_MVX_MAXE and
 // subgroup arithmetic exists (any subgroup size).
+// A subgroup's row pair is a rope pair for the decode epilogue of
+// common/mv_rope.glsl (VK_MV_ROPE / VK_MV_KV: rope and the KV store in
+// place of rope_kv.comp): rows (2i, 2i + 1), or for VK_MV_NEOX rows
+// (e, e + head_dim/2) of a head, pair p of the workgroups' order. An f16
+// cache word of a NEOX pair's row holds rows of two subgroups' pairs: they
+// meet in shared memory (XCHG) and one thread writes the word.
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #extension GL_EXT_control_flow_attributes : require
@@ -33,6 +39,7 @@ layout(std430, binding = 4) readonly buffer NBuf4 { vec4 N4[]; };
 layout(push_constant) uniform PC {
     uint ne0, n_rows, row_w0, row_out0, n_out, n_tok, row_bytes, bias_type, norm_type;
     float eps;
+    uint head_dim, block_size, max_blocks, pos_off, seq_off, bt_off; // the rope / KV epilogue only
 } pc;
 
 #include "common/bytes.glsl"
@@ -40,6 +47,7 @@ layout(push_constant) uniform PC {
 float bias_at(uint r) { return TYPED_WORD_AT(Bw, pc.bias_type, r); }
 float norm_at(uint i) { return TYPED_WORD_AT(Nw, pc.norm_type, i); }
 vec4 silu4(vec4 g) { return g / (1.0 + exp(-g)); }
+#include "common/mv_rope.glsl"
 
 // VK_MV_DIRECT (an experiment, VKLLM_VK_MVX_DIRECT=1; not with VK_MV_GLU):
 // no x' staging and no barrier: each lane reads the x (and norm weight) of
@@ -65,6 +73,9 @@ void load_xu(uint u) {
 #include "common/dequant.glsl"
 
 shared float red[64];              // per-subgroup partial sums of x^2 (subgroups of 4+ lanes)
+const uint XCHG_BITS = VK_MV_ROPE | VK_MV_NEOX | VK_MV_KV | VK_MV_KV_F16;
+const bool XCHG = (MODE & XCHG_BITS) == XCHG_BITS; // EP_NEOX and EP_F16
+shared float exv[XCHG ? VK_MVX_ROWS : 1u]; // XCHG: pair i's rotated rows at i and NPAIR + i
 
 // row r's unit u dotted with x' (the block fetched first, then decoded)
 #if defined(BLOCK32)
@@ -78,16 +89,18 @@ void main() {
     uint r0 = gl_WorkGroupID.x * VK_MVX_ROWS;
 
     uint nu = unit_count(pc.ne0), last = pc.n_rows - 1u;
-    // subgroup sg takes row pairs (2i, 2i + 1), i = sg, sg + ns, ...
+    // subgroup sg takes the workgroup's row pairs i = sg, sg + ns, ...: rows
+    // (2p, 2p + 1) of pair p = wg * NPAIR + i, or ep_pair_row's NEOX pairs
     const uint NPAIR = VK_MVX_ROWS / 2u;
+    uint p0 = gl_WorkGroupID.x * NPAIR;
 #if defined(BLOCK32)
     // the blocks of the first two steps (units sl and sl + sz) of this
     // subgroup's first row pair are fetched before x' is built: their memory
     // latency overlaps the staging (for rows of up to 64 units, all of them)
     uint Pa0[BLK_N], Pb0[BLK_N], Pa1[BLK_N], Pb1[BLK_N];
-    bool pre = sg < NPAIR && r0 + 2u * sg < pc.n_rows && sl < nu;
+    bool pre = sg < NPAIR && 2u * (p0 + sg) < pc.n_rows && sl < nu;
     if (pre) {
-        uint wa = r0 + 2u * sg, wb = min(wa + 1u, last), u1 = min(sl + sz, nu - 1u);
+        uint wa = ep_pair_row(p0 + sg, 0u), wb = min(ep_pair_row(p0 + sg, 1u), last), u1 = min(sl + sz, nu - 1u);
         FETCH(Pa0, wa, sl);
         FETCH(Pb0, wb, sl);
         FETCH(Pa1, wa, u1);
@@ -136,8 +149,8 @@ void main() {
 
     for (uint pi = sg; pi < NPAIR; pi += ns) {
         uint ra = 2u * pi, rb = ra + 1u;
-        if (r0 + ra >= pc.n_rows) break; // subgroup-uniform
-        uint wa = r0 + ra, wb = min(r0 + rb, last);
+        if (r0 + ra >= pc.n_rows) break; // subgroup-uniform (r0 + ra = 2p)
+        uint wa = ep_pair_row(p0 + pi, 0u), wb = min(ep_pair_row(p0 + pi, 1u), last);
         float acc_a = 0.0, acc_b = 0.0;
         ssq_ = 0.0;
         // the residual (VK_MV_ACC) and bias, loaded now: in flight during the dot
@@ -191,12 +204,36 @@ void main() {
         float sa = subgroupAdd(acc_a), sb = subgroupAdd(acc_b);
         if (DIRECT && (MODE & VK_MV_NORM) != 0u) scale = 1.0 / sqrt(subgroupAdd(ssq_) / float(pc.ne0) + pc.eps);
         if (subgroupElect()) {
-            for (uint k = 0u; k < 2u; k++) {
-                uint rr = k == 0u ? ra : rb;
-                if (r0 + rr >= pc.n_rows) continue;
-                uint ro = pc.row_out0 + r0 + rr;
-                O[ro] = (k == 0u ? sa : sb) * scale + (k == 0u ? add_a : add_b);
+            if (EP) {
+                // both rows of the pair exist (the host checked: whole heads)
+                uint ga = pc.row_out0 + wa, gb = pc.row_out0 + wb;
+                vec2 o = vec2(sa * scale + add_a, sb * scale + add_b);
+                if (EP_ROPE) o = ep_rotate(ga, o.x, o.y);
+                if (XCHG) {
+                    exv[pi] = o.x;
+                    exv[NPAIR + pi] = o.y;
+                } else if (EP_NEOX) {
+                    O[ep_index(ga)] = o.x;
+                    O[ep_index(gb)] = o.y;
+                } else {
+                    ep_store2(ga, o.x, o.y);
+                }
+            } else {
+                for (uint k = 0u; k < 2u; k++) {
+                    uint rr = k == 0u ? ra : rb;
+                    if (r0 + rr >= pc.n_rows) continue;
+                    uint ro = pc.row_out0 + r0 + rr;
+                    O[ro] = (k == 0u ? sa : sb) * scale + (k == 0u ? add_a : add_b);
+                }
             }
         }
+    }
+    if (XCHG) {
+        // thread j < NPAIR: half j & 1 of the pairs 2(j >> 1) and 2(j >> 1) + 1,
+        // whose rows are adjacent (pairs of a head come in even numbers)
+        barrier();
+        uint pl = 2u * (tid >> 1), k = tid & 1u;
+        if (tid < NPAIR && 2u * (p0 + pl) < pc.n_rows)
+            ep_store2(pc.row_out0 + ep_pair_row(p0 + pl, k), exv[k * NPAIR + pl], exv[k * NPAIR + pl + 1u]);
     }
 }
