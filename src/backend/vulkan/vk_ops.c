@@ -252,21 +252,16 @@ static vkllm_status vk_scratch(vk_backend *b, vk_buffer *part, vk_buffer *cnt, u
 /* Many tokens: gemm.comp, 64-row x 64-token tiles, or gemm_cm.comp on
  * NVIDIA cooperative matrices, 128 x 64. Sizes were checked by the caller. */
 static vkllm_status vk_gemm(vk_backend *b, bk_buf *out, const bk_weight *w, const bk_buf *x, uint32_t bias_type,
-                            vk_bind bias_b, int n_tok, uint32_t mode, const bk_buf *up) {
+                            vk_bind bias_b, int n_tok) {
     char name[32];
     snprintf(name, sizeof name, "gemm%s_%s", b->use_cm ? "_cm" : "", vk_type_tag(w->type));
     VkPipeline p;
-    TRY(vk_pipeline_get_mode(b, name, 1, mode, &p));
+    TRY(vk_pipeline_get(b, name, 1, &p));
     const uint32_t rt = b->use_cm ? VK_GEMM_CM_ROWS : VK_GEMM_TILE, tt = b->use_cm ? VK_GEMM_CM_TOK : VK_GEMM_TILE;
     const uint32_t seg = VK_MAX_GROUPS * rt;
     uint32_t gy = ((uint32_t)n_tok + tt - 1) / tt;
     uint32_t nu = (uint32_t)(w->ne0 + 31) / 32;
-    /* x, up and out: one hazard check for all shards (their rows are disjoint) */
-    VkBuffer io_rd[3] = {x->b.buf}, io_wr[1] = {out->b.buf};
-    int n_io = 1;
-    if (up) io_rd[n_io++] = up->b.buf;
-    if (mode & VK_MV_ACC) io_rd[n_io++] = out->b.buf;
-    TRY(vk_hazard(b, io_rd, n_io, io_wr, 1));
+    int first = 1; /* x and out: one hazard check for all shards (their rows are disjoint) */
     for (int i = 0; i < w->n_shards; i++) {
         const vk_shard *s = &w->shards[i];
         for (uint32_t r0 = 0; r0 < (uint32_t)s->rows; r0 += seg) {
@@ -284,20 +279,24 @@ static vkllm_status vk_gemm(vk_backend *b, bk_buf *out, const bk_weight *w, cons
                 n_split = (nu + k_units - 1) / k_units;
                 if (n_split < 2) n_split = 1, k_units = (nu + 1) & ~1u;
             }
-            vk_bind bind[7] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b};
-            if (up) bind[6] = vk_bb(up);
+            vk_bind bind[6] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b};
+            VkBuffer rd[3] = {x->b.buf}, wr[3] = {out->b.buf};
+            int n_rw = 1;
             if (n_split > 1) {
                 uint64_t tiles = (uint64_t)gx * gy, part_bytes = tiles * n_split * rt * tt * 4;
                 TRY(vk_scratch(b, &b->gemm_part, &b->gemm_cnt, part_bytes, tiles * 4, "GEMM partials"));
                 bind[4] = (vk_bind){b->gemm_part.buf, 0, part_bytes};
                 bind[5] = (vk_bind){b->gemm_cnt.buf, 0, tiles * 4};
-                VkBuffer sc[2] = {b->gemm_part.buf, b->gemm_cnt.buf};
-                TRY(vk_hazard(b, sc, 2, sc, 2));
+                rd[1] = wr[1] = b->gemm_part.buf;
+                rd[2] = wr[2] = b->gemm_cnt.buf;
+                n_rw = 3;
             }
+            if (first || n_split > 1) TRY(vk_hazard(b, rd + !first, n_rw - !first, wr + !first, n_rw - !first));
+            first = 0;
             pc_matmul pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0, (uint32_t)w->ne1,
                             (uint32_t)n_tok, (uint32_t)w->row_bytes, bias_type, n_split, k_units};
             b->prof_bytes = (uint64_t)nr * w->row_bytes;
-            TRY(vk_dispatch_3d(b, p, bind, up ? 7 : 6, &pc, sizeof pc, gx, gy, n_split));
+            TRY(vk_dispatch_3d(b, p, bind, 6, &pc, sizeof pc, gx, gy, n_split));
         }
     }
     return VKLLM_OK;
@@ -309,7 +308,7 @@ static vkllm_status vk_matmul(backend *base, bk_buf *out, const bk_weight *w, co
     uint32_t bias_type = VK_NO_BIAS;
     vk_bind bias_b = {0};
     TRY(vk_mm_check(b, "matmul", out, w, x, bias, n_rows, &bias_type, &bias_b));
-    if (n_rows >= b->gemm_min) return vk_gemm(b, out, w, x, bias_type, bias_b, n_rows, 0, NULL);
+    if (n_rows >= b->gemm_min) return vk_gemm(b, out, w, x, bias_type, bias_b, n_rows);
     vk_mv_in in = {0};
     return vk_matvec(b, out, w, x, bias_type, bias_b, &in, n_rows);
 }
@@ -326,16 +325,9 @@ static vkllm_status vk_matmul_fused(backend *base, bk_buf *out, const bk_weight 
         return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: matmul_fused '%s': norm and glu together", w->name);
     if (out == x || (f->glu_up && out == f->glu_up))
         return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: matmul_fused '%s': out aliases an input", w->name);
-    if (f->glu_up) TRY(vk_fits("matmul_fused", "glu_up", f->glu_up, (uint64_t)n_rows, (uint64_t)w->ne0));
-    /* many tokens: the GEMMs take silu * up and the residual (not the norm,
-     * which needs each token's whole row first: composed by the caller) */
-    if (n_rows >= b->gemm_min) {
-        if (f->norm)
-            return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: matmul_fused '%s': norm for %d rows (fewer than %d only)",
-                           w->name, n_rows, b->gemm_min);
-        uint32_t mode = (f->accumulate ? VK_MV_ACC : 0u) | (f->glu_up ? VK_MV_GLU : 0u);
-        return vk_gemm(b, out, w, x, bias_type, bias_b, n_rows, mode, f->glu_up);
-    }
+    if (n_rows >= b->gemm_min)
+        return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: matmul_fused '%s': %d rows (fewer than %d only)", w->name,
+                       n_rows, b->gemm_min);
     vk_mv_in in = {.mode = f->accumulate ? VK_MV_ACC : 0, .eps = f->eps};
     if (f->norm) {
         const bk_weight *nw = f->norm;
@@ -348,6 +340,7 @@ static vkllm_status vk_matmul_fused(backend *base, bk_buf *out, const bk_weight 
         in.b4 = (vk_bind){nw->b.buf, nw->shards[0].off, nw->shards[0].range};
     }
     if (f->glu_up) {
+        TRY(vk_fits("matmul_fused", "glu_up", f->glu_up, (uint64_t)n_rows, (uint64_t)w->ne0));
         in.mode |= VK_MV_GLU;
         in.b4 = vk_bb(f->glu_up);
         in.extra_rd[in.n_extra++] = f->glu_up->b.buf;

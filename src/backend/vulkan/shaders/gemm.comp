@@ -10,25 +10,16 @@
 // Rows past the segment repeat its last row (their sums are dropped);
 // tokens past n_tok and elements past ne0 count as zero.
 // Bindings: 0 weight shard (words), 1 x [n_tok][ne0], 2 out [n_tok][n_out],
-// 3 bias words (bias_type F32/F16/BF16, or VK_NO_BIAS), 6 up (VK_MV_GLU).
-// MODE (specialization constant 1) as matvec.comp's for many tokens:
-// VK_MV_GLU takes x' = silu(x) * up, VK_MV_ACC adds the result to out (the
-// residual), so a prompt's FFN and attention output need no silu_mul or
-// add dispatch, nor their barriers.
+// 3 bias words (bias_type F32/F16/BF16, or VK_NO_BIAS).
 #include "../vk_shader_iface.h"
 
 layout(local_size_x = 256) in;
-layout(constant_id = 1) const uint MODE = 0u;
 
 layout(std430, binding = 0) readonly buffer WBuf { uint Wd[]; };
 layout(std430, binding = 1) readonly buffer XBuf { float X[]; };
 layout(std430, binding = 1) readonly buffer XBuf4 { vec4 X4[]; }; // the same x, 16 bytes at a time
-layout(std430, binding = 2) buffer OBuf { float O[]; };
+layout(std430, binding = 2) writeonly buffer OBuf { float O[]; };
 layout(std430, binding = 3) readonly buffer BBuf { uint Bw[]; };
-layout(std430, binding = 6) readonly buffer UBuf { float U[]; };
-layout(std430, binding = 6) readonly buffer UBuf4 { vec4 U4[]; };
-const bool GLU = (MODE & VK_MV_GLU) != 0u, ACC = (MODE & VK_MV_ACC) != 0u;
-vec4 glu4(vec4 g, vec4 u) { return g / (1.0 + exp(-g)) * u; }
 
 layout(push_constant) uniform PC {
     uint ne0, n_rows, row_w0, row_out0, n_out, n_tok, row_bytes, bias_type;
@@ -75,14 +66,11 @@ void main() {
                 uint base = tok * pc.ne0;
                 if (x_wide && c + 16u <= pc.ne0) {
                     for (uint j = 0u; j < 4u; j++) v[j] = X4[(base + c) / 4u + j];
-                    if (GLU)
-                        for (uint j = 0u; j < 4u; j++) v[j] = glu4(v[j], U4[(base + c) / 4u + j]);
                 } else {
                     for (uint j = 0u; j < 4u; j++)
                         for (uint e = 0u; e < 4u; e++) {
                             uint cc = c + 4u * j + e;
                             v[j][e] = cc < pc.ne0 ? X[base + cc] : 0.0;
-                            if (GLU && cc < pc.ne0) v[j][e] = glu4(vec4(v[j][e]), vec4(U[base + cc])).x;
                         }
                 }
             }
@@ -112,9 +100,7 @@ void main() {
         float bias = pc.bias_type != VK_NO_BIAS ? bias_at(ro) : 0.0;
         for (uint j = 0u; j < 4u; j++) {
             uint tok = t0 + 4u * tx + j;
-            if (tok >= pc.n_tok) continue;
-            uint o = tok * pc.n_out + ro;
-            O[o] = acc[i][j] + bias + (ACC ? O[o] : 0.0);
+            if (tok < pc.n_tok) O[tok * pc.n_out + ro] = acc[i][j] + bias;
         }
     }
 }

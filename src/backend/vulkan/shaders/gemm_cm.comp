@@ -27,15 +27,12 @@
 #include "../vk_shader_iface.h"
 
 layout(local_size_x = 256) in;
-// MODE (specialization constant 1), as gemm.comp: VK_MV_GLU x' = silu(x) *
-// up (binding 6), VK_MV_ACC out += the result
-layout(constant_id = 1) const uint MODE = 0u;
 
 layout(std430, binding = 0) readonly buffer WBuf { uint Wd[]; };
 layout(std430, binding = 0) readonly buffer WBuf4 { uvec4 W4[]; }; // the same weights, 16 bytes at a time
 layout(std430, binding = 1) readonly buffer XBuf { float X[]; };
 layout(std430, binding = 1) readonly buffer XBuf4 { vec4 X4[]; };
-layout(std430, binding = 2) buffer OBuf { float O[]; };
+layout(std430, binding = 2) writeonly buffer OBuf { float O[]; };
 layout(std430, binding = 3) readonly buffer BBuf { uint Bw[]; };
 // split-K (n_split > 1): workgroup z sums units [z k_units, (z + 1) k_units)
 // of every row into its tile's slot of the partials; the last workgroup of a
@@ -45,10 +42,6 @@ layout(std430, binding = 3) readonly buffer BBuf { uint Bw[]; };
 layout(std430, binding = 4) coherent buffer PBuf { float P[]; };  // [tile][split][BN][BM]
 layout(std430, binding = 4) coherent buffer PBuf4 { vec4 P4[]; };
 layout(std430, binding = 5) coherent buffer CBuf { uint Cnt[]; }; // per tile
-layout(std430, binding = 6) readonly buffer UBuf { float U[]; };
-layout(std430, binding = 6) readonly buffer UBuf4 { vec4 U4[]; };
-const bool GLU = (MODE & VK_MV_GLU) != 0u, ACC = (MODE & VK_MV_ACC) != 0u;
-vec4 glu4(vec4 g, vec4 u) { return g / (1.0 + exp(-g)) * u; }
 
 layout(push_constant) uniform PC {
     uint ne0, n_rows, row_w0, row_out0, n_out, n_tok, row_bytes, bias_type, n_split, k_units;
@@ -93,7 +86,6 @@ float wv[32]; // a whole decoded unit (K types; float rows not vector-aligned)
 #endif
 const uint XR = BN / 32u; // x: token (tid >> 3) + 32 i, elements 8 (tid & 7) .. + 7
 vec4 xa[XR], xb[XR];
-vec4 ua[XR], ub[XR]; // up (GLU)
 
 uint tid, last, nu;
 bool vec_ok, x_wide;
@@ -106,13 +98,6 @@ vec4 x_at(uint base, uint c) {
     if (x_wide && c + 4u <= pc.ne0) return X4[(base + c) / 4u];
     vec4 v;
     for (uint e = 0u; e < 4u; e++) v[e] = c + e < pc.ne0 ? X[base + c + e] : 0.0;
-    return v;
-}
-// up at the same place (GLU; 0 past ne0, where x is 0 too)
-vec4 up_at(uint base, uint c) {
-    if (x_wide && c + 4u <= pc.ne0) return U4[(base + c) / 4u];
-    vec4 v;
-    for (uint e = 0u; e < 4u; e++) v[e] = c + e < pc.ne0 ? U[base + c + e] : 0.0;
     return v;
 }
 
@@ -147,17 +132,9 @@ void fetch(uint r0, uint t0, uint u0) {
         uint tok = t0 + (tid >> 3) + 32u * i, c = u0 * 32u + 8u * (tid & 7u);
         xa[i] = vec4(0.0);
         xb[i] = vec4(0.0);
-        if (GLU) {
-            ua[i] = vec4(0.0);
-            ub[i] = vec4(0.0);
-        }
         if (tok < pc.n_tok) {
             xa[i] = x_at(tok * pc.ne0, c);
             xb[i] = x_at(tok * pc.ne0, c + 4u);
-            if (GLU) {
-                ua[i] = up_at(tok * pc.ne0, c);
-                ub[i] = up_at(tok * pc.ne0, c + 4u);
-            }
         }
     }
 }
@@ -196,8 +173,7 @@ void store(uint u0) {
 #else
     put_unit(wv, dunit(u0) >= nu);
 #endif
-    for (uint i = 0u; i < XR; i++)
-        Xs4[((tid >> 3) + 32u * i) * SA4 + (tid & 7u)] = GLU ? pack8(glu4(xa[i], ua[i]), glu4(xb[i], ub[i])) : pack8(xa[i], xb[i]);
+    for (uint i = 0u; i < XR; i++) Xs4[((tid >> 3) + 32u * i) * SA4 + (tid & 7u)] = pack8(xa[i], xb[i]);
 }
 
 void main() {
@@ -268,8 +244,7 @@ void main() {
                 if (r < pc.n_rows && tok < pc.n_tok) {
                     uint ro = pc.row_out0 + r;
                     float bias = pc.bias_type != VK_NO_BIAS ? bias_at(ro) : 0.0;
-                    uint o = tok * pc.n_out + ro;
-                    O[o] = Cs[cs + lt * 16u + lr + e] + bias + (ACC ? O[o] : 0.0);
+                    O[tok * pc.n_out + ro] = Cs[cs + lt * 16u + lr + e] + bias;
                 }
             }
             subgroupBarrier();
@@ -303,8 +278,7 @@ void main() {
             uint r = r0 + e % BM + k;
             if (r >= pc.n_rows) continue;
             uint ro = pc.row_out0 + r;
-            uint o = tok * pc.n_out + ro;
-            O[o] = sum[k] + (pc.bias_type != VK_NO_BIAS ? bias_at(ro) : 0.0) + (ACC ? O[o] : 0.0);
+            O[tok * pc.n_out + ro] = sum[k] + (pc.bias_type != VK_NO_BIAS ? bias_at(ro) : 0.0);
         }
     }
     if (tid == 0u) Cnt[tile] = 0u; // zero again for the next pass
