@@ -6,7 +6,7 @@
 set -u
 OUT=${OUT:-/tmp/vkllm-bench}
 mkdir -p "$OUT"
-for t in ${TESTS:-vk_ops vk_fused vk_attention vk_attention_long}; do
+for t in ${TESTS:-vk_ops vk_fused vk_attention vk_attention_long vk_qkv_rope}; do
   f=./build-gpu/test_backend_$t
   [ -x "$f" ] || continue
   "$f" > "$OUT/test-$t.log" 2>&1
