@@ -5,16 +5,8 @@
 # models are synthesized once per machine. Results (JSON lines) under $OUT.
 # Usage: source .gpu/on-device.sh; bash bench/gpu_batched.sh [PP_LIST]
 set -u
-OUT=${OUT:-/tmp/vkllm-bench}
-BIN=${VKLLM_BIN:-./build-gpu/vkllm}
 PP=${1:-"tinyllama-1.1b:f16 tinyllama-1.1b:q4_0 llama3-8b:f16 llama3-8b:q4_0"}
-MODELS=${MODELS:-/tmp/vkllm-models}
-mkdir -p "$OUT" "$MODELS"
-model() { # SHAPE TYPE [CTX] -> path (synthesized when missing; CTX sets the trained context)
-  local m="$MODELS/$1-$2${3:+-ctx$3}.gguf"
-  [ -f "$m" ] || "$BIN" synth "$m" --shape "$1" --type "$2" ${3:+--ctx $3} >> "$OUT/synth.log" 2>&1 || { echo "synth $1 $2 failed" >&2; return 1; }
-  echo "$m"
-}
+. "$(dirname "$0")/gpu_common.sh"
 for st in $PP; do
   m=$(model "${st%%:*}" "${st##*:}") || continue
   r=$("$BIN" bench -m "$m" -p 512,2048 -n 0 -r 3 --backend vulkan -o json 2>>"$OUT/bench.log" | tr -d '\n')

@@ -6,15 +6,7 @@
 # and the GEMM pipelines' registers. Builds nothing; results under $OUT.
 # Usage: source .gpu/on-device.sh; bash bench/gpu_gemm.sh
 set -u
-OUT=${OUT:-/tmp/vkllm-bench}
-BIN=${VKLLM_BIN:-./build-gpu/vkllm}
-MODELS=${MODELS:-/tmp/vkllm-models}
-mkdir -p "$OUT" "$MODELS"
-model() { # SHAPE TYPE -> path (synthesized when missing)
-  local m="$MODELS/$1-$2.gguf"
-  [ -f "$m" ] || "$BIN" synth "$m" --shape "$1" --type "$2" >> "$OUT/synth.log" 2>&1 || { echo "synth $1 $2 failed" >&2; return 1; }
-  echo "$m"
-}
+. "$(dirname "$0")/gpu_common.sh"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader | tee "$OUT/gpu.txt"
 TESTS=${TESTS:-vk_ops} bash bench/gpu_tests.sh
 for st in ${PP_LIST:-tinyllama-1.1b:f16 tinyllama-1.1b:q4_0 tinyllama-1.1b:q8_0 llama3-8b:f16 llama3-8b:q4_0}; do

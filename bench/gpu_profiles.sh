@@ -6,15 +6,7 @@
 # once per machine; tables under $OUT/prof-*.txt.
 # Usage: source .gpu/on-device.sh; bash bench/gpu_profiles.sh
 set -u
-OUT=${OUT:-/tmp/vkllm-bench}
-BIN=${VKLLM_BIN:-./build-gpu/vkllm}
-MODELS=${MODELS:-/tmp/vkllm-models}
-mkdir -p "$OUT" "$MODELS"
-model() { # SHAPE TYPE -> path (synthesized when missing)
-  local m="$MODELS/$1-$2.gguf"
-  [ -f "$m" ] || "$BIN" synth "$m" --shape "$1" --type "$2" >> "$OUT/synth.log" 2>&1 || { echo "synth $1 $2 failed" >&2; return 1; }
-  echo "$m"
-}
+. "$(dirname "$0")/gpu_common.sh"
 show() { grep -v "^\[vkllm\]" "$1" | head -${2:-16}; }
 m=$(model tinyllama-1.1b q8_0) && for b in 32 8; do
   "$BIN" bench -m "$m" -p 0 -n 16 -r 1 --batch $b --backend vulkan --profile > "$OUT/prof-batch$b.out" 2> "$OUT/prof-batch$b.txt"
