@@ -313,6 +313,22 @@ static vkllm_status vk_matmul(backend *base, bk_buf *out, const bk_weight *w, co
     return vk_matvec(b, out, w, x, bias_type, bias_b, &in, n_rows);
 }
 
+/* The rmsnorm input of a fused matvec over rows of ne0 (f->norm, if any:
+ * a float weight of ne0 values in one shard, eps >= 0) into in. Errors name
+ * op and the weight wname (NULL: none). */
+static vkllm_status vk_norm_in(const char *op, const char *wname, int64_t ne0, const bk_fuse *f, vk_mv_in *in) {
+    const bk_weight *nw = f->norm;
+    if (!nw) return VKLLM_OK;
+    if (!vk_float_type(nw->type) || nw->ne0 * nw->ne1 != ne0 || nw->n_shards != 1 || !(f->eps >= 0))
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s%s%s%s: norm '%s' (%s, %lld values, eps %g) for rows of %lld", op,
+                       wname ? " '" : "", wname ? wname : "", wname ? "'" : "", nw->name, dtype_name(nw->type),
+                       (long long)(nw->ne0 * nw->ne1), (double)f->eps, (long long)ne0);
+    in->mode |= VK_MV_NORM;
+    in->norm_type = nw->type;
+    in->b4 = (vk_bind){nw->b.buf, nw->shards[0].off, nw->shards[0].range};
+    return VKLLM_OK;
+}
+
 /* Fused for fewer than b->gemm_min tokens (the matvec kernel); longer
  * prompts compose the plain ops. */
 static vkllm_status vk_matmul_fused(backend *base, bk_buf *out, const bk_weight *w, const bk_buf *x,
@@ -329,16 +345,7 @@ static vkllm_status vk_matmul_fused(backend *base, bk_buf *out, const bk_weight 
         return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: matmul_fused '%s': %d rows (fewer than %d only)", w->name,
                        n_rows, b->gemm_min);
     vk_mv_in in = {.mode = f->accumulate ? VK_MV_ACC : 0, .eps = f->eps};
-    if (f->norm) {
-        const bk_weight *nw = f->norm;
-        if (!vk_float_type(nw->type) || nw->ne0 * nw->ne1 != w->ne0 || nw->n_shards != 1 || !(f->eps >= 0))
-            return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: matmul_fused '%s': norm '%s' (%s, %lld values, eps %g) for rows of %lld",
-                           w->name, nw->name, dtype_name(nw->type), (long long)(nw->ne0 * nw->ne1), (double)f->eps,
-                           (long long)w->ne0);
-        in.mode |= VK_MV_NORM;
-        in.norm_type = nw->type;
-        in.b4 = (vk_bind){nw->b.buf, nw->shards[0].off, nw->shards[0].range};
-    }
+    TRY(vk_norm_in("matmul_fused", w->name, w->ne0, f, &in));
     if (f->glu_up) {
         TRY(vk_fits("matmul_fused", "glu_up", f->glu_up, (uint64_t)n_rows, (uint64_t)w->ne0));
         in.mode |= VK_MV_GLU;
@@ -503,6 +510,18 @@ static int vk_att_gqa_ok(const vk_backend *b, const bk_kv *kv, int n_heads) {
     return b->att_gqa && D % 8 == 0 && D <= 128 && n_heads % kv->d.n_kv_heads == 0 && n_heads / kv->d.n_kv_heads <= 32;
 }
 
+/* The checks of an op that ropes n_heads heads of every token into layer
+ * layer of kv: the layer, the head count, a rope over whole heads (even
+ * head dim), theta and mode. */
+static vkllm_status vk_rope_kv_args(const char *op, const bk_kv *kv, int layer, int n_heads, const bk_rope *r) {
+    int D = kv->d.head_dim;
+    if (layer < 0 || layer >= kv->d.n_layers || n_heads <= 0 || n_heads > 65535 || !r || r->n_dims != D || D % 2 ||
+        !(r->theta > 0) || (r->mode != BK_ROPE_NORM && r->mode != BK_ROPE_NEOX))
+        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s: layer %d, %d heads, %d dims (head dim %d), theta %g, mode %d",
+                       op, layer, n_heads, r ? r->n_dims : 0, D, r ? (double)r->theta : 0.0, r ? (int)r->mode : -1);
+    return VKLLM_OK;
+}
+
 /* Decode passes (every token of its own sequence, f32 or f16 cache, the
  * attention_gqa kernel) defer the op: the attention that reads this q and
  * cache layer next does its work (attention_gqa.comp, ROPE), which saves a
@@ -513,10 +532,7 @@ static vkllm_status vk_rope_kv_write(backend *base, bk_buf *q, int n_heads, bk_k
     TRY(vk_op_ready(b, "rope_kv_write"));
     const bk_batch *bt = b->batch;
     int D = kv->d.head_dim;
-    if (layer < 0 || layer >= kv->d.n_layers || n_heads <= 0 || n_heads > 65535 || r->n_dims != D || D % 2 ||
-        !(r->theta > 0) || (r->mode != BK_ROPE_NORM && r->mode != BK_ROPE_NEOX))
-        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: rope_kv_write: layer %d, %d heads, %d dims (head dim %d), theta %g, mode %d",
-                       layer, n_heads, r->n_dims, D, (double)r->theta, (int)r->mode);
+    TRY(vk_rope_kv_args("rope_kv_write", kv, layer, n_heads, r));
     uint64_t row = (uint64_t)kv->d.n_kv_heads * (uint64_t)D;
     TRY(vk_fits("rope_kv_write", "q", q, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
     TRY(vk_fits("rope_kv_write", "k", k, (uint64_t)bt->n_tokens, row));
@@ -580,10 +596,7 @@ static vkllm_status vk_qkv_rope_kv(backend *base, bk_buf *q, int n_heads, bk_kv 
     TRY(vk_op_ready(b, op));
     const bk_batch *bt = b->batch;
     int D = kv->d.head_dim;
-    if (layer < 0 || layer >= kv->d.n_layers || n_heads <= 0 || n_heads > 65535 || !r || r->n_dims != D || D % 2 ||
-        !(r->theta > 0) || (r->mode != BK_ROPE_NORM && r->mode != BK_ROPE_NEOX))
-        return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s: layer %d, %d heads, %d dims (head dim %d), theta %g, mode %d",
-                       op, layer, n_heads, r ? r->n_dims : 0, D, r ? (double)r->theta : 0.0, r ? (int)r->mode : -1);
+    TRY(vk_rope_kv_args(op, kv, layer, n_heads, r));
     if (!f || f->glu_up || f->accumulate)
         return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s: only a norm input is fused", op);
     int64_t rows[3] = {(int64_t)n_heads * D, (int64_t)kv->d.n_kv_heads * D, (int64_t)kv->d.n_kv_heads * D};
@@ -601,16 +614,7 @@ static vkllm_status vk_qkv_rope_kv(backend *base, bk_buf *q, int n_heads, bk_kv 
     TRY(vk_fits(op, "q", q, (uint64_t)bt->n_tokens * (uint64_t)n_heads, (uint64_t)D));
     if (q == x) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s: q aliases x", op);
     vk_mv_in in = {.eps = f->eps};
-    if (f->norm) {
-        const bk_weight *nw = f->norm;
-        if (!vk_float_type(nw->type) || nw->ne0 * nw->ne1 != ne0 || nw->n_shards != 1 || !(f->eps >= 0))
-            return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: %s: norm '%s' (%s, %lld values, eps %g) for rows of %lld",
-                           op, nw->name, dtype_name(nw->type), (long long)(nw->ne0 * nw->ne1), (double)f->eps,
-                           (long long)ne0);
-        in.mode = VK_MV_NORM;
-        in.norm_type = nw->type;
-        in.b4 = (vk_bind){nw->b.buf, nw->shards[0].off, nw->shards[0].range};
-    }
+    TRY(vk_norm_in(op, NULL, ne0, f, &in));
     const char *why = vk_qkv_unsupported(b, kv, w, r->mode == BK_ROPE_NEOX);
     if (why) return err_set(VKLLM_ERR_UNSUPPORTED, "vulkan: %s: %s", op, why);
     TRY(vk_check_kv(b, kv, op, 0));

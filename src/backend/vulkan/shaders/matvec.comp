@@ -76,6 +76,14 @@ uint wg_row(uint r0, uint rr) {
 
 // per subgroup (or thread): NR*NT row sums, then NT sums of squares
 shared float red[(NR + 1u) * NT * WG];
+// slot k's total over the n_part partials (after the reduction)
+float red_sum(uint k, uint n_part) {
+    float s = 0.0;
+    for (uint i = 0u; i < n_part; i++) s += red[k * WG + i];
+    return s;
+}
+// the rmsnorm scale of a sum of squares
+float norm_scale(float q) { return 1.0 / sqrt(q / float(pc.ne0) + pc.eps); }
 
 float silu(float g) { return g / (1.0 + exp(-g)); }
 vec4 silu4(vec4 g) { return g / (1.0 + exp(-g)); }
@@ -154,9 +162,7 @@ float unit_dot(float w[32], vec4 xv[8]) {
 // the decode epilogue (EP: one token, NT = 1, the rows whole rope pairs):
 // after the reduction, row slot rr's sum (with the norm's scale and bias)
 float ep_sum(uint rr, uint n_part, float scale) {
-    float s = 0.0;
-    for (uint i = 0u; i < n_part; i++) s += red[rr * WG + i];
-    s *= scale;
+    float s = red_sum(rr, n_part) * scale;
     if (pc.bias_type != VK_NO_BIAS) s += bias_at(pc.row_out0 + wg_row(gl_WorkGroupID.x * NR, rr));
     return s;
 }
@@ -176,12 +182,7 @@ float ep_value(uint rr, uint n_part, float scale) {
 // thread k < NR / 2 writes slots 2k and 2k + 1, adjacent rows (NEOX: the
 // host checked that NR / 2 is even, so both lie in the same half of a head)
 void ep_out(uint tid, uint n_part) {
-    float scale = 1.0;
-    if ((MODE & VK_MV_NORM) != 0u) {
-        float q = 0.0;
-        for (uint i = 0u; i < n_part; i++) q += red[NR * WG + i];
-        scale = 1.0 / sqrt(q / float(pc.ne0) + pc.eps);
-    }
+    float scale = (MODE & VK_MV_NORM) != 0u ? norm_scale(red_sum(NR, n_part)) : 1.0;
     uint rr = 2u * tid, r0 = gl_WorkGroupID.x * NR;
     if (rr >= NR || wg_row(r0, rr) >= pc.n_rows) return;
     uint gr = pc.row_out0 + wg_row(r0, rr);
@@ -297,12 +298,8 @@ void main() {
     for (uint k = tid; k < NR * NT; k += WG) {
         uint rr = k / NT, tt = k % NT, r = r0 + rr, t = t0 + tt;
         if (r >= pc.n_rows || t >= pc.n_tok) continue;
-        float s = 0.0, q = 0.0;
-        for (uint i = 0u; i < n_part; i++) s += red[k * WG + i];
-        if ((MODE & VK_MV_NORM) != 0u) {
-            for (uint i = 0u; i < n_part; i++) q += red[(NR * NT + tt) * WG + i];
-            s *= 1.0 / sqrt(q / float(pc.ne0) + pc.eps);
-        }
+        float s = red_sum(k, n_part);
+        if ((MODE & VK_MV_NORM) != 0u) s *= norm_scale(red_sum(NR * NT + tt, n_part));
         uint ro = pc.row_out0 + r, oi = t * pc.n_out + ro;
         if (pc.bias_type != VK_NO_BIAS) s += bias_at(ro);
         if ((MODE & VK_MV_ACC) != 0u) s += k == tid ? o_pre : O[oi];
