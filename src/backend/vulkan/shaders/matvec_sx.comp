@@ -69,7 +69,13 @@ void load_xu(uint u) {
         xu_[j] = xr;
     }
 }
-#define DQ_XV(u, j) (DIRECT ? xu_[j] : xs4[(u) * 8u + (j)])
+// x' vector i = 8u + j (unit u, j < 8) lives at 8u + (j ^ (u & 7)): lanes
+// read units u = lane + k * subgroup size, so unswizzled the 8 lanes of a
+// 16-byte shared load's phase were 128 bytes apart, all in the same 4 banks
+// (an 8-way conflict on every x' read); XOR-ing the low bits spreads them
+// over all 32 banks. Staging writes stay consecutive within 128 bytes.
+uint xsw(uint i) { return i ^ ((i >> 3) & 7u); }
+#define DQ_XV(u, j) (DIRECT ? xu_[j] : xs4[(u) * 8u + ((j) ^ ((u) & 7u))])
 #include "common/dequant.glsl"
 
 shared float red[64];              // per-subgroup partial sums of x^2 (subgroups of 4+ lanes)
@@ -132,7 +138,7 @@ void main() {
                 v *= pc.norm_type == 0u ? nr[q] : vec4(norm_at(c), norm_at(c + 1u), norm_at(c + 2u), norm_at(c + 3u));
             }
             if ((MODE & VK_MV_GLU) != 0u) v = silu4(xr[q]) * nr[q];
-            xs4[i] = v;
+            xs4[xsw(i)] = v;
         }
     }
     float scale = 1.0;
