@@ -79,8 +79,9 @@ typedef struct vk_rec {
     VkPipeline pipe;
     vk_bind binds[VK_NBIND];
     unsigned char pc[VK_PC_MAX];
-    const char *prof_name; /* profiling: the variant and the weight bytes it reads */
+    const char *prof_name; /* profiling: the variant, the weight bytes it reads and their row length */
     uint64_t prof_bytes;
+    uint32_t prof_ne0;
     VkBuffer src, dst; /* copies */
     VkDeviceSize src_off, dst_off, size;
 } vk_rec;
@@ -88,7 +89,7 @@ typedef struct vk_rec {
 /* Profile totals of one kernel variant (vk_profile.c). */
 #define VK_PROF_OPS 64
 typedef struct vk_prof_op {
-    char name[32];
+    char name[48];
     uint64_t calls;
     double ns, bytes; /* GPU time; weight bytes read (matmuls) */
 } vk_prof_op;
@@ -173,7 +174,8 @@ typedef struct vk_backend {
     int n_retired;
 
     /* profiling (vk_profile.c): prof_name is the variant of the last
-     * vk_pipeline_get, prof_bytes what the next dispatch reads of weights */
+     * vk_pipeline_get, prof_bytes what the next dispatch reads of weights
+     * (prof_ne0: their row length, so gate/up and down get rows of their own) */
     int profile, prof_ok;
     VkQueryPool qpool;
     float ts_period;
@@ -183,6 +185,7 @@ typedef struct vk_backend {
     uint64_t *q_bytes, *q_val;
     const char *prof_name;
     uint64_t prof_bytes, prof_passes, prof_untimed;
+    uint32_t prof_ne0;
     vk_prof_op prof[VK_PROF_OPS];
     int n_prof;
 } vk_backend;

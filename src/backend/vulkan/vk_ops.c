@@ -193,6 +193,7 @@ static vkllm_status vk_matvec_rec(vk_backend *b, vk_bind out, const bk_weight *w
                 pc.bt_off = b->off_bt;
             }
             b->prof_bytes = (uint64_t)nr * w->row_bytes;
+            b->prof_ne0 = (uint32_t)w->ne0;
             uint32_t gx = (nr + nr_wg - 1) / nr_wg;
             if (b->skip & VK_SKIP_MATVEC_WG) gx = gy = 1; /* timing only: one workgroup's rows */
             TRY(vk_dispatch(b, p, bind, ep ? VK_MV_EP_NBIND : 5, &pc, sizeof pc, gx, gy));
@@ -296,6 +297,7 @@ static vkllm_status vk_gemm(vk_backend *b, bk_buf *out, const bk_weight *w, cons
             pc_matmul pc = {(uint32_t)w->ne0, nr, r0, (uint32_t)s->row0 + r0, (uint32_t)w->ne1,
                             (uint32_t)n_tok, (uint32_t)w->row_bytes, bias_type, n_split, k_units};
             b->prof_bytes = (uint64_t)nr * w->row_bytes;
+            b->prof_ne0 = (uint32_t)w->ne0;
             TRY(vk_dispatch_3d(b, p, bind, 6, &pc, sizeof pc, gx, gy, n_split));
         }
     }

@@ -72,10 +72,11 @@ void vk_profile_after_dispatch(vk_backend *b) {
     }
     /* VKLLM_VK_PROFILE_BYTES=1: matmuls apart by the weight bytes they read
      * (so each weight shape gets its row: tuning on a device) */
-    char key[32];
+    char key[48];
     const char *name = b->prof_name ? b->prof_name : "?";
     if (bytes && b->prof_by_bytes) {
-        snprintf(key, sizeof key, "%.20s %lluK", name, (unsigned long long)((bytes >> 10) % 10000000));
+        snprintf(key, sizeof key, "%.16s %lluK/%u", name, (unsigned long long)((bytes >> 10) % 10000000),
+                 (unsigned)(b->prof_ne0 % 100000));
         name = key;
     }
     int op = vk_profile_op(b, name);
@@ -121,10 +122,10 @@ void vk_profile_report(vk_backend *b) {
     fprintf(stderr, "vulkan profile on %s: %llu passes, %.3f ms GPU time", b->d.info.name,
             (unsigned long long)b->prof_passes, total * 1e-6);
     if (b->prof_untimed) fprintf(stderr, " (%llu dispatches not timed)", (unsigned long long)b->prof_untimed);
-    fprintf(stderr, "\n%-22s %10s %12s %10s %7s %9s\n", "op", "calls", "total ms", "us/call", "%", "GB/s");
+    fprintf(stderr, "\n%-28s %10s %12s %10s %7s %9s\n", "op", "calls", "total ms", "us/call", "%", "GB/s");
     for (int i = 0; i < b->n_prof; i++) {
         const vk_prof_op *o = &b->prof[i];
-        fprintf(stderr, "%-22s %10llu %12.3f %10.2f %6.1f%%", o->name, (unsigned long long)o->calls, o->ns * 1e-6,
+        fprintf(stderr, "%-28s %10llu %12.3f %10.2f %6.1f%%", o->name, (unsigned long long)o->calls, o->ns * 1e-6,
                 o->calls ? o->ns * 1e-3 / (double)o->calls : 0.0, total > 0 ? 100.0 * o->ns / total : 0.0);
         if (o->bytes > 0 && o->ns > 0) fprintf(stderr, " %9.1f", o->bytes / o->ns);
         fputc('\n', stderr);

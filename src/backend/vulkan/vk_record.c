@@ -43,6 +43,7 @@ vkllm_status vk_rec_dispatch(vk_backend *b, VkPipeline p, const vk_bind *binds, 
     r->g[2] = gz;
     r->prof_name = b->prof_name;
     r->prof_bytes = b->prof_bytes;
+    r->prof_ne0 = b->prof_ne0;
     b->prof_bytes = 0; /* set again by the next op that reads weights */
     return VKLLM_OK;
 }
@@ -102,6 +103,7 @@ static vkllm_status vk_replay_dispatch(vk_backend *b, const vk_rec *r) {
     vkCmdDispatch(b->cmd, r->g[0], r->g[1], r->g[2]);
     b->prof_name = r->prof_name;
     b->prof_bytes = r->prof_bytes;
+    b->prof_ne0 = r->prof_ne0;
     vk_profile_after_dispatch(b);
     return VKLLM_OK;
 }

@@ -191,6 +191,7 @@ void ep_out(uint tid, uint n_part) {
 
 void main() {
     uint tid = gl_LocalInvocationID.x;
+    ep_prefetch();
     uint r0 = gl_WorkGroupID.x * NR, t0 = gl_WorkGroupID.y * NT;
     float acc[NR * NT]; // [row][token]
     float ss[NT];       // sum of x^2 over this thread's elements, per token (the norm's scale)

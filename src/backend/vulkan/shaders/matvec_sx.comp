@@ -91,6 +91,7 @@ shared float exv[XCHG ? VK_MVX_ROWS : 1u]; // XCHG: pair i's rotated rows at i a
 
 void main() {
     uint tid = gl_LocalInvocationID.x;
+    ep_prefetch();
     uint sg = gl_SubgroupID, ns = gl_NumSubgroups, sl = gl_SubgroupInvocationID, sz = gl_SubgroupSize;
     uint r0 = gl_WorkGroupID.x * VK_MVX_ROWS;
 

@@ -28,6 +28,17 @@ const bool EP_NEOX = (MODE & (VK_MV_ROPE | VK_MV_NEOX)) == (VK_MV_ROPE | VK_MV_N
 const bool EP_F16 = (MODE & (VK_MV_KV | VK_MV_KV_F16)) == (VK_MV_KV | VK_MV_KV_F16);
 const bool EP = (MODE & (VK_MV_ROPE | VK_MV_KV)) != 0u;
 
+// The token's position and cache slot, loaded by ep_prefetch() at the
+// start of main(): read in the epilogue they were two dependent loads (the
+// slot needs the position, then its block table entry) after the dot, on
+// every workgroup's critical path; at the start they overlap the weights'.
+uint ep_pos_, ep_slot_;
+void ep_prefetch() {
+    if (!EP) return;
+    ep_pos_ = uint(Info[pc.pos_off]);
+    if (EP_KV) ep_slot_ = kv_slot_index(uint(Info[pc.seq_off]), ep_pos_, pc.bt_off, pc.max_blocks, pc.block_size);
+}
+
 // row k (0: the pair's first, 1: its second) of rope pair p (rows counted
 // from a head boundary, which every dispatch's first row is)
 uint ep_pair_row(uint p, uint k) {
@@ -40,15 +51,14 @@ uint ep_pair_row(uint p, uint k) {
 vec2 ep_rotate(uint gr, float x0, float x1) {
     uint e = gr % pc.head_dim;
     uint i = EP_NEOX ? e : e / 2u; // (the first row of a NEOX pair lies in the head's first half)
-    vec2 cs = rope_cs(float(Info[pc.pos_off]), F[i]);
+    vec2 cs = rope_cs(float(ep_pos_), F[i]);
     return vec2(x0 * cs.x - x1 * cs.y, x0 * cs.y + x1 * cs.x);
 }
 
 // the element that output row gr is stored at: in out (q) or the cache layer
 uint ep_index(uint gr) {
     if (!EP_KV) return gr;
-    uint slot = kv_slot_index(uint(Info[pc.seq_off]), uint(Info[pc.pos_off]), pc.bt_off, pc.max_blocks, pc.block_size);
-    return slot * pc.n_out + gr;
+    return ep_slot_ * pc.n_out + gr;
 }
 
 // output rows gr (even) and gr + 1, adjacent in memory
