@@ -370,6 +370,7 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     b->gemm_split = !vk_env_is("VKLLM_VK_GEMM_SPLIT", "0");
     b->mvx_direct = vk_env_is("VKLLM_VK_MVX_DIRECT", "1");
     b->att_gqa = !b->no_subgroup && b->d.info.subgroup_shuffle && !vk_env_is("VKLLM_VK_ATT_GQA", "0");
+    b->att_min_chunk = vk_env_int("VKLLM_VK_ATT_MIN_CHUNK", 0, 1 << 20, 0);
     b->pad_phases = vk_env_int("VKLLM_VK_PAD", 1, 64, 0);
     b->pad_nb = vk_env_int("VKLLM_VK_PAD_NB", 1, 64, 0);
     const char *sk = getenv("VKLLM_VK_SKIP");

@@ -124,6 +124,7 @@ typedef struct vk_backend {
     int qkv_rope;
     vk_rope_kv rk;
     int rk_pending;
+    int att_min_chunk; /* attention_gqa: fewest positions a chunk (VKLLM_VK_ATT_MIN_CHUNK; 0: by the groups only) */
     int att_gqa;    /* attention_gqa.comp for per-token attention: subgroup shuffles, unless VKLLM_VK_ATT_GQA=0 */
     int gemm_split; /* split-K for GEMMs of few tiles (gemm_cm.comp), unless VKLLM_VK_GEMM_SPLIT=0 */
     int mvx_direct; /* matvec_sx without x' staging for plain and norm inputs (VKLLM_VK_MVX_DIRECT=1, an experiment) */
