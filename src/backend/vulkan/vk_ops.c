@@ -150,12 +150,17 @@ static int vk_mv_sx(const vk_backend *b, const bk_weight *w, int n_tok) {
            !b->mv_plain && VK_MVX_SHARED <= b->d.info.max_shared;
 }
 
+/* matvec_sx's subgroups a row pair: VK_MVX_ROWS / this rows a workgroup */
+static uint32_t vk_mvx_hsplit(const vk_backend *b) { return b->mvx_direct ? 1u : (uint32_t)b->mvx_hsplit; }
+
 /* Records the matvec dispatches of vk_matvec (no hazard check) into the
  * range out, with the epilogue ep (else NULL). */
 static vkllm_status vk_matvec_rec(vk_backend *b, vk_bind out, const bk_weight *w, const bk_buf *x, uint32_t bias_type,
                                   vk_bind bias_b, const vk_mv_in *in, int n_tok, const vk_mv_ep *ep) {
     int sx = vk_mv_sx(b, w, n_tok);
-    const uint32_t nr_wg = sx ? VK_MVX_ROWS : b->mv_nr, seg = VK_MAX_GROUPS * nr_wg;
+    /* matvec_sx: subgroups a row pair (its spec constant 2, so never 0) */
+    uint32_t hsplit = vk_mvx_hsplit(b);
+    const uint32_t nr_wg = sx ? VK_MVX_ROWS / hsplit : b->mv_nr, seg = VK_MAX_GROUPS * nr_wg;
     for (int i = 0; i < w->n_shards; i++) {
         const vk_shard *s = &w->shards[i];
         int wide = vk_float_type(w->type) && w->row_bytes % 16 == 0 && s->off % 16 == 0;
@@ -171,8 +176,8 @@ static vkllm_status vk_matvec_rec(vk_backend *b, vk_bind out, const bk_weight *w
             snprintf(name, sizeof name, "matvec_%s%s%s", vk_type_tag(w->type), wide ? "_w" : "",
                      b->no_subgroup ? "" : "_sg");
         VkPipeline p;
-        /* matvec_sx's 256 threads are fixed in the shader */
-        uint32_t wg = sx ? 0u : !vk_float_type(w->type) ? b->mv_wg_q : nt == 1 ? b->mv_wg1 : b->mv_wg;
+        /* matvec_sx's 256 threads are fixed in the shader; its constant 2 is hsplit */
+        uint32_t wg = sx ? hsplit : !vk_float_type(w->type) ? b->mv_wg_q : nt == 1 ? b->mv_wg1 : b->mv_wg;
         uint32_t mode = in->mode | (sx && b->mvx_direct && !(in->mode & VK_MV_GLU) ? VK_MV_DIRECT : 0u);
         if (ep) mode |= ep->mode;
         TRY(vk_pipeline_get_mode(b, name, nt, mode | wg << 16, &p));
@@ -558,12 +563,12 @@ static vkllm_status vk_rope_kv_write(backend *base, bk_buf *q, int n_heads, bk_k
  * every dispatch starts at a head (each shard at a head, in one row
  * segment) and a workgroup's rows are whole rope pairs (rope: neox set for
  * NEOX pairs; f16: an f16 cache, whose words pair adjacent rows).
- * matvec_sx.comp: 16 rows, NEOX f16 words from two pairs of a head (D / 2
+ * matvec_sx.comp: 16 (or 8) rows, NEOX f16 words from two pairs of a head (D / 2
  * even); matvec.comp: NR rows, even and dividing D, a multiple of 4 for
  * NEOX (a thread stores two adjacent rows). */
 static int vk_qkv_layout_ok(const vk_backend *b, const bk_weight *w, int D, int neox, int f16) {
     int sx = vk_mv_sx(b, w, 1);
-    uint64_t nr = sx ? VK_MVX_ROWS : b->mv_nr, seg = VK_MAX_GROUPS * nr;
+    uint64_t nr = sx ? VK_MVX_ROWS / vk_mvx_hsplit(b) : b->mv_nr, seg = VK_MAX_GROUPS * nr;
     if (w->ne1 % D) return 0;
     for (int i = 0; i < w->n_shards; i++)
         if (w->shards[i].row0 % D || (uint64_t)w->shards[i].rows > seg) return 0;

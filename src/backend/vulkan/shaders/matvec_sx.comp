@@ -31,6 +31,11 @@
 
 layout(local_size_x = 256) in;
 layout(constant_id = 1) const uint MODE = 0u;
+// subgroups a row pair (1 or 2; the host passes it in bits 16.. of the mode):
+// with 2, each takes every other step of the pair's units, so a workgroup
+// holds VK_MVX_ROWS / 2 rows and a lane does half the work of its chain
+// (the halves' sums meet in shared memory); not with VK_MV_DIRECT
+layout(constant_id = 2) const uint HSPLIT = 1u;
 
 layout(std430, binding = 0) readonly buffer WBuf { uint Wd[]; };
 layout(std430, binding = 1) readonly buffer XBuf4 { vec4 X4[]; };
@@ -90,6 +95,37 @@ shared float red[64];              // per-subgroup partial sums of x^2 (subgroup
 const uint XCHG_BITS = VK_MV_ROPE | VK_MV_NEOX | VK_MV_KV | VK_MV_KV_F16;
 const bool XCHG = (MODE & XCHG_BITS) == XCHG_BITS; // EP_NEOX and EP_F16
 shared float exv[XCHG ? VK_MVX_ROWS : 1u]; // XCHG: pair i's rotated rows at i and NPAIR + i
+shared vec2 hsum_s[HSPLIT > 1u ? VK_MVX_ROWS : 1u]; // HSPLIT 2: half h's sums of pair i at 2i + h
+shared vec2 hadd_s[HSPLIT > 1u ? VK_MVX_ROWS / 2u : 1u]; // and the residual / bias of pair i
+
+// the pair's outputs o = (sum * scale + add), by one lane (ra = 2 pi: the
+// pair's first row in the workgroup)
+void finish_pair(uint pi, uint r0, uint wa, uint wb, float sa, float sb, float add_a, float add_b, float scale) {
+    const uint NPAIR = VK_MVX_ROWS / HSPLIT / 2u;
+    uint ra = 2u * pi, rb = ra + 1u;
+    if (EP) {
+        // both rows of the pair exist (the host checked: whole heads)
+        uint ga = pc.row_out0 + wa, gb = pc.row_out0 + wb;
+        vec2 o = vec2(sa * scale + add_a, sb * scale + add_b);
+        if (EP_ROPE) o = ep_rotate(ga, o.x, o.y);
+        if (XCHG) {
+            exv[pi] = o.x;
+            exv[NPAIR + pi] = o.y;
+        } else if (EP_NEOX) {
+            O[ep_index(ga)] = o.x;
+            O[ep_index(gb)] = o.y;
+        } else {
+            ep_store2(ga, o.x, o.y);
+        }
+    } else {
+        for (uint k = 0u; k < 2u; k++) {
+            uint rr = k == 0u ? ra : rb;
+            if (r0 + rr >= pc.n_rows) continue;
+            uint ro = pc.row_out0 + r0 + rr;
+            O[ro] = (k == 0u ? sa : sb) * scale + (k == 0u ? add_a : add_b);
+        }
+    }
+}
 
 // row r's unit u dotted with x' (the block fetched first, then decoded)
 #if defined(BLOCK32)
@@ -101,23 +137,26 @@ void main() {
     uint tid = gl_LocalInvocationID.x;
     ep_prefetch();
     uint sg = gl_SubgroupID, ns = gl_NumSubgroups, sl = gl_SubgroupInvocationID, sz = gl_SubgroupSize;
-    uint r0 = gl_WorkGroupID.x * VK_MVX_ROWS;
+    const uint ROWS = VK_MVX_ROWS / HSPLIT;
+    uint r0 = gl_WorkGroupID.x * ROWS;
+    // subgroup sg: half hh of its pair's units (steps of sz units from hh sz)
+    uint hh = sg % HSPLIT, sgp = sg / HSPLIT, nsp = ns / HSPLIT, u00 = sl + hh * sz;
 
     uint nu = unit_count(pc.ne0), last = pc.n_rows - 1u;
     // subgroup sg takes the workgroup's row pairs i = sg, sg + ns, ...: rows
     // (2p, 2p + 1) of pair p = wg * NPAIR + i, or ep_pair_row's NEOX pairs
-    const uint NPAIR = VK_MVX_ROWS / 2u;
+    const uint NPAIR = ROWS / 2u;
     uint p0 = gl_WorkGroupID.x * NPAIR;
 #if defined(BLOCK32)
     // the blocks of the first two steps (units sl and sl + sz) of this
     // subgroup's first row pair are fetched before x' is built: their memory
     // latency overlaps the staging (for rows of up to 64 units, all of them)
     uint Pa0[BLK_N], Pb0[BLK_N], Pa1[BLK_N], Pb1[BLK_N];
-    bool pre = sg < NPAIR && 2u * (p0 + sg) < pc.n_rows && sl < nu;
+    bool pre = sgp < NPAIR && 2u * (p0 + sgp) < pc.n_rows && u00 < nu;
     if (pre) {
-        uint wa = ep_pair_row(p0 + sg, 0u), wb = min(ep_pair_row(p0 + sg, 1u), last), u1 = min(sl + sz, nu - 1u);
-        FETCH(Pa0, wa, sl);
-        FETCH(Pb0, wb, sl);
+        uint wa = ep_pair_row(p0 + sgp, 0u), wb = min(ep_pair_row(p0 + sgp, 1u), last), u1 = min(u00 + HSPLIT * sz, nu - 1u);
+        FETCH(Pa0, wa, u00);
+        FETCH(Pb0, wb, u00);
         FETCH(Pa1, wa, u1);
         FETCH(Pb1, wb, u1);
     }
@@ -169,8 +208,8 @@ void main() {
         scale = 1.0 / sqrt(q / float(pc.ne0) + pc.eps);
     }
 
-    for (uint pi = sg; pi < NPAIR; pi += ns) {
-        uint ra = 2u * pi, rb = ra + 1u;
+    for (uint pi = sgp; pi < NPAIR; pi += nsp) {
+        uint ra = 2u * pi;
         if (r0 + ra >= pc.n_rows) break; // subgroup-uniform (r0 + ra = 2p)
         uint wa = ep_pair_row(p0 + pi, 0u), wb = min(ep_pair_row(p0 + pi, 1u), last);
         float acc_a = 0.0, acc_b = 0.0;
@@ -185,13 +224,13 @@ void main() {
             add_a += bias_at(pc.row_out0 + wa);
             add_b += bias_at(pc.row_out0 + wb);
         }
-        // two steps (units u and u + sz) at a time: four blocks' loads in flight
-        for (uint u = sl; u < nu; u += 2u * sz) {
-            uint u1 = u + sz;
+        // two steps (units u and u + HSPLIT sz) at a time: four blocks' loads in flight
+        for (uint u = u00; u < nu; u += 2u * HSPLIT * sz) {
+            uint u1 = u + HSPLIT * sz;
             bool two = u1 < nu;
 #if defined(BLOCK32)
             uint Ra0[BLK_N], Rb0[BLK_N], Ra1[BLK_N], Rb1[BLK_N];
-            if (pre && pi == sg && u == sl) {
+            if (pre && pi == sgp && u == u00) {
                 Ra0 = Pa0;
                 Rb0 = Pb0;
                 Ra1 = Pa1;
@@ -225,29 +264,23 @@ void main() {
         }
         float sa = subgroupAdd(acc_a), sb = subgroupAdd(acc_b);
         if (DIRECT && (MODE & VK_MV_NORM) != 0u) scale = 1.0 / sqrt(subgroupAdd(ssq_) / float(pc.ne0) + pc.eps);
-        if (subgroupElect()) {
-            if (EP) {
-                // both rows of the pair exist (the host checked: whole heads)
-                uint ga = pc.row_out0 + wa, gb = pc.row_out0 + wb;
-                vec2 o = vec2(sa * scale + add_a, sb * scale + add_b);
-                if (EP_ROPE) o = ep_rotate(ga, o.x, o.y);
-                if (XCHG) {
-                    exv[pi] = o.x;
-                    exv[NPAIR + pi] = o.y;
-                } else if (EP_NEOX) {
-                    O[ep_index(ga)] = o.x;
-                    O[ep_index(gb)] = o.y;
-                } else {
-                    ep_store2(ga, o.x, o.y);
-                }
-            } else {
-                for (uint k = 0u; k < 2u; k++) {
-                    uint rr = k == 0u ? ra : rb;
-                    if (r0 + rr >= pc.n_rows) continue;
-                    uint ro = pc.row_out0 + r0 + rr;
-                    O[ro] = (k == 0u ? sa : sb) * scale + (k == 0u ? add_a : add_b);
-                }
+        if (HSPLIT > 1u) {
+            if (subgroupElect()) {
+                hsum_s[2u * pi + hh] = vec2(sa, sb);
+                if (hh == 0u) hadd_s[pi] = vec2(add_a, add_b);
             }
+        } else if (subgroupElect()) {
+            finish_pair(pi, r0, wa, wb, sa, sb, add_a, add_b, scale);
+        }
+    }
+    if (HSPLIT > 1u) {
+        // the halves' sums (in half order) by the first subgroup of each pair
+        barrier();
+        for (uint pi = sgp; pi < NPAIR; pi += nsp) {
+            if (hh != 0u || r0 + 2u * pi >= pc.n_rows) break;
+            uint wa = ep_pair_row(p0 + pi, 0u), wb = min(ep_pair_row(p0 + pi, 1u), last);
+            vec2 s = hsum_s[2u * pi] + hsum_s[2u * pi + 1u], ad = hadd_s[pi];
+            if (subgroupElect()) finish_pair(pi, r0, wa, wb, s.x, s.y, ad.x, ad.y, scale);
         }
     }
     if (XCHG) {
