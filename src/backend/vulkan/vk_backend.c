@@ -368,6 +368,7 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
      * (rope_kv.comp) instead of in the q/k/v matvecs (comparisons, tests) */
     b->qkv_rope = !vk_env_is("VKLLM_VK_QKV_ROPE", "0");
     b->gemm_split = !vk_env_is("VKLLM_VK_GEMM_SPLIT", "0");
+    b->gemm_split_tiles = vk_env_int("VKLLM_VK_GEMM_SPLIT_TILES", 0, 1 << 20, 0);
     b->mvx_direct = vk_env_is("VKLLM_VK_MVX_DIRECT", "1");
     b->mvx_hsplit = vk_env_int("VKLLM_VK_MVX_SPLIT", 1, 2, 1);
     b->att_gqa = !b->no_subgroup && b->d.info.subgroup_shuffle && !vk_env_is("VKLLM_VK_ATT_GQA", "0");

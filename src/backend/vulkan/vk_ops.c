@@ -278,7 +278,8 @@ static vkllm_status vk_gemm(vk_backend *b, bk_buf *out, const bk_weight *w, cons
              * ~VK_GEMM_SPLIT_GROUPS workgroups, each at least two steps of K;
              * batches of one token tile only (pp512 of 2048 rows, 128 tiles,
              * measured 15 % slower split in two: docs/PERF.md) */
-            if (b->use_cm && b->gemm_split && gy == 1 && (uint64_t)gx < VK_GEMM_SPLIT_GROUPS) {
+            if (b->use_cm && b->gemm_split &&
+                ((gy == 1 && (uint64_t)gx < VK_GEMM_SPLIT_GROUPS) || (uint64_t)gx * gy < (uint64_t)b->gemm_split_tiles)) {
                 uint32_t want = (uint32_t)((VK_GEMM_SPLIT_GROUPS + (uint64_t)gx * gy - 1) / ((uint64_t)gx * gy));
                 if (want > VK_GEMM_SPLIT_MAX) want = VK_GEMM_SPLIT_MAX;
                 k_units = ((nu + want - 1) / want + 1) & ~1u;
