@@ -368,9 +368,9 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
      * (rope_kv.comp) instead of in the q/k/v matvecs (comparisons, tests) */
     b->qkv_rope = !vk_env_is("VKLLM_VK_QKV_ROPE", "0");
     b->gemm_split = !vk_env_is("VKLLM_VK_GEMM_SPLIT", "0");
-    b->gemm_split_tiles = vk_env_int("VKLLM_VK_GEMM_SPLIT_TILES", 0, 1 << 20, 0);
+    b->gemm_split_tiles = vk_env_int("VKLLM_VK_GEMM_SPLIT_TILES", 0, 1 << 20, VK_GEMM_SPLIT_TILES);
     b->mvx_direct = vk_env_is("VKLLM_VK_MVX_DIRECT", "1");
-    b->mvx_hsplit = vk_env_int("VKLLM_VK_MVX_SPLIT", 1, 2, 1);
+    b->mvx_hsplit = vk_env_int("VKLLM_VK_MVX_SPLIT", 1, 2, 0); /* 0: by type and rows (vk_ops.c) */
     b->att_gqa = !b->no_subgroup && b->d.info.subgroup_shuffle && !vk_env_is("VKLLM_VK_ATT_GQA", "0");
     b->att_min_chunk = vk_env_int("VKLLM_VK_ATT_MIN_CHUNK", 0, 1 << 20, 0);
     b->pad_phases = vk_env_int("VKLLM_VK_PAD", 1, 64, 0);

@@ -128,7 +128,8 @@ typedef struct vk_backend {
     int att_gqa;    /* attention_gqa.comp for per-token attention: subgroup shuffles, unless VKLLM_VK_ATT_GQA=0 */
     int gemm_split; /* split-K for GEMMs of few tiles (gemm_cm.comp), unless VKLLM_VK_GEMM_SPLIT=0 */
     int gemm_split_tiles; /* and for GEMMs of several token tiles with fewer tiles than this (VKLLM_VK_GEMM_SPLIT_TILES) */
-    int mvx_hsplit; /* matvec_sx: subgroups a row pair, 1 or 2 (VKLLM_VK_MVX_SPLIT) */
+#define VK_GEMM_SPLIT_TILES 200 /* its default (vk_ops.c says why) */
+    int mvx_hsplit; /* matvec_sx: subgroups a row pair, 1 or 2 (VKLLM_VK_MVX_SPLIT), 0: by type and rows */
     int mvx_direct; /* matvec_sx without x' staging for plain and norm inputs (VKLLM_VK_MVX_DIRECT=1, an experiment) */
     int pad_phases, pad_nb; /* VKLLM_VK_PAD, VKLLM_VK_PAD_NB: empty dispatches per layer (vk_ops.c) */
     /* VKLLM_VK_SKIP=N (timing only: wrong results): ops of these kinds record

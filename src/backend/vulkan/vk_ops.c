@@ -150,8 +150,18 @@ static int vk_mv_sx(const vk_backend *b, const bk_weight *w, int n_tok) {
            !b->mv_plain && VK_MVX_SHARED <= b->d.info.max_shared;
 }
 
-/* matvec_sx's subgroups a row pair: VK_MVX_ROWS / this rows a workgroup */
-static uint32_t vk_mvx_hsplit(const vk_backend *b) { return b->mvx_direct ? 1u : (uint32_t)b->mvx_hsplit; }
+/* matvec_sx's subgroups a row pair: VK_MVX_ROWS / this rows a workgroup.
+ * Two (half a lane's chain, twice the workgroups) for Q8_0 and the K types
+ * up to VK_MVX_SPLIT_ROWS rows: measured on the H200 (docs/PERF.md, tinyllama
+ * Q8_0 decode 543 -> 563 tok/s, Q4_K_M 574 -> 595); slower for the 4-bit
+ * 32-element types (Q4_0 714 -> 662) and for llama3-8b's larger weights. */
+#define VK_MVX_SPLIT_ROWS 2048
+static uint32_t vk_mvx_hsplit(const vk_backend *b, const bk_weight *w) {
+    if (b->mvx_direct) return 1u;
+    if (b->mvx_hsplit) return (uint32_t)b->mvx_hsplit;
+    int light = w->type == DTYPE_Q4_0 || w->type == DTYPE_Q4_1 || w->type == DTYPE_Q5_0 || w->type == DTYPE_Q5_1;
+    return !light && w->ne1 <= VK_MVX_SPLIT_ROWS ? 2u : 1u;
+}
 
 /* Records the matvec dispatches of vk_matvec (no hazard check) into the
  * range out, with the epilogue ep (else NULL). */
@@ -159,7 +169,7 @@ static vkllm_status vk_matvec_rec(vk_backend *b, vk_bind out, const bk_weight *w
                                   vk_bind bias_b, const vk_mv_in *in, int n_tok, const vk_mv_ep *ep) {
     int sx = vk_mv_sx(b, w, n_tok);
     /* matvec_sx: subgroups a row pair (its spec constant 2, so never 0) */
-    uint32_t hsplit = vk_mvx_hsplit(b);
+    uint32_t hsplit = vk_mvx_hsplit(b, w);
     const uint32_t nr_wg = sx ? VK_MVX_ROWS / hsplit : b->mv_nr, seg = VK_MAX_GROUPS * nr_wg;
     for (int i = 0; i < w->n_shards; i++) {
         const vk_shard *s = &w->shards[i];
@@ -253,7 +263,12 @@ static vkllm_status vk_mm_check(vk_backend *b, const char *op, bk_buf *out, cons
 static vkllm_status vk_scratch(vk_backend *b, vk_buffer *part, vk_buffer *cnt, uint64_t part_bytes, uint64_t cnt_bytes,
                                const char *what);
 
-/* split-K of gemm_cm.comp: up to VK_GEMM_SPLIT_MAX parts, for about this many workgroups */
+/* split-K of gemm_cm.comp: up to VK_GEMM_SPLIT_MAX parts, for about this many
+ * workgroups, in GEMMs of one token tile and fewer than VK_GEMM_SPLIT_GROUPS
+ * tiles, or of fewer than VK_GEMM_SPLIT_TILES tiles (VKLLM_VK_GEMM_SPLIT_TILES
+ * sets it): pp512 of tinyllama's 2048-row weights, 128 tiles, split in two
+ * measured 26,145 -> 29,094 tok/s for Q4_0 on the H200 (F16 and llama3-8b
+ * unchanged; docs/PERF.md) */
 #define VK_GEMM_SPLIT_GROUPS 256u
 
 /* Many tokens: gemm.comp, 64-row x 64-token tiles, or gemm_cm.comp on
@@ -275,9 +290,7 @@ static vkllm_status vk_gemm(vk_backend *b, bk_buf *out, const bk_weight *w, cons
             uint32_t nr = (uint32_t)s->rows - r0 < seg ? (uint32_t)s->rows - r0 : seg;
             uint32_t gx = (nr + rt - 1) / rt, n_split = 1, k_units = (nu + 1) & ~1u;
             /* split-K (gemm_cm.comp) when the tiles alone leave the GPU idle:
-             * ~VK_GEMM_SPLIT_GROUPS workgroups, each at least two steps of K;
-             * batches of one token tile only (pp512 of 2048 rows, 128 tiles,
-             * measured 15 % slower split in two: docs/PERF.md) */
+             * ~VK_GEMM_SPLIT_GROUPS workgroups, each at least two steps of K */
             if (b->use_cm && b->gemm_split &&
                 ((gy == 1 && (uint64_t)gx < VK_GEMM_SPLIT_GROUPS) || (uint64_t)gx * gy < (uint64_t)b->gemm_split_tiles)) {
                 uint32_t want = (uint32_t)((VK_GEMM_SPLIT_GROUPS + (uint64_t)gx * gy - 1) / ((uint64_t)gx * gy));
@@ -569,7 +582,7 @@ static vkllm_status vk_rope_kv_write(backend *base, bk_buf *q, int n_heads, bk_k
  * NEOX (a thread stores two adjacent rows). */
 static int vk_qkv_layout_ok(const vk_backend *b, const bk_weight *w, int D, int neox, int f16) {
     int sx = vk_mv_sx(b, w, 1);
-    uint64_t nr = sx ? VK_MVX_ROWS / vk_mvx_hsplit(b) : b->mv_nr, seg = VK_MAX_GROUPS * nr;
+    uint64_t nr = sx ? VK_MVX_ROWS / vk_mvx_hsplit(b, w) : b->mv_nr, seg = VK_MAX_GROUPS * nr;
     if (w->ne1 % D) return 0;
     for (int i = 0; i < w->n_shards; i++)
         if (w->shards[i].row0 % D || (uint64_t)w->shards[i].rows > seg) return 0;
