@@ -256,35 +256,14 @@ void main() {
         barrier();
         stage(n_c, c0, p);
         barrier();
-        // PS of the team's positions at a time: their scores are independent
-        // (one position after another, each score's dots, shuffles and exp
-        // waited on the one before); positions past the stage count as
-        // weight 0 (their rows clamped to a staged one)
-        const uint PS = 4u;
         if (act)
-            for (uint i = sl; i < n_c; i += PS * n_sl) {
-                float sc[PS];
-                [[unroll]] for (uint q = 0u; q < PS; q++) {
-                    uint ii = min(i + q * n_sl, n_c - 1u);
-                    float d = 0.0;
-                    for (uint k = 0u; k < DPL; k++) d += qv[k] * kv_s[ii * ROW + lane + 8u * k];
-                    sc[q] = sum8(d);
-                }
-                float mn = m;
-                [[unroll]] for (uint q = 0u; q < PS; q++)
-                    if (i + q * n_sl < n_c) mn = max(mn, sc[q]);
-                float al = exp(m - mn), pp[PS];
-                l *= al;
-                [[unroll]] for (uint q = 0u; q < PS; q++) {
-                    pp[q] = i + q * n_sl < n_c ? exp(sc[q] - mn) : 0.0;
-                    l += pp[q];
-                }
-                for (uint k = 0u; k < DPL; k++) {
-                    float a = acc[k] * al;
-                    [[unroll]] for (uint q = 0u; q < PS; q++)
-                        a += pp[q] * kv_s[(CP + min(i + q * n_sl, n_c - 1u)) * ROW + lane + 8u * k];
-                    acc[k] = a;
-                }
+            for (uint i = sl; i < n_c; i += n_sl) {
+                float d = 0.0;
+                for (uint k = 0u; k < DPL; k++) d += qv[k] * kv_s[i * ROW + lane + 8u * k];
+                float sc = sum8(d);
+                float mn = max(m, sc), al = exp(m - mn), pp = exp(sc - mn);
+                l = l * al + pp;
+                for (uint k = 0u; k < DPL; k++) acc[k] = acc[k] * al + pp * kv_s[(CP + i) * ROW + lane + 8u * k];
                 m = mn;
             }
         barrier();
