@@ -372,7 +372,6 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     b->mvx_direct = vk_env_is("VKLLM_VK_MVX_DIRECT", "1");
     b->mvx_hsplit = vk_env_int("VKLLM_VK_MVX_SPLIT", 1, 2, 0); /* 0: by type and rows (vk_ops.c) */
     b->att_gqa = !b->no_subgroup && b->d.info.subgroup_shuffle && !vk_env_is("VKLLM_VK_ATT_GQA", "0");
-    b->att_min_chunk = vk_env_int("VKLLM_VK_ATT_MIN_CHUNK", 0, 1 << 20, 0);
     b->pad_phases = vk_env_int("VKLLM_VK_PAD", 1, 64, 0);
     b->pad_nb = vk_env_int("VKLLM_VK_PAD_NB", 1, 64, 0);
     const char *sk = getenv("VKLLM_VK_SKIP");

@@ -124,7 +124,6 @@ typedef struct vk_backend {
     int qkv_rope;
     vk_rope_kv rk;
     int rk_pending;
-    int att_min_chunk; /* attention_gqa: fewest positions a chunk (VKLLM_VK_ATT_MIN_CHUNK; 0: by the groups only) */
     int att_gqa;    /* attention_gqa.comp for per-token attention: subgroup shuffles, unless VKLLM_VK_ATT_GQA=0 */
     int gemm_split; /* split-K for GEMMs of few tiles (gemm_cm.comp), unless VKLLM_VK_GEMM_SPLIT=0 */
     int gemm_split_tiles; /* and for GEMMs of several token tiles with fewer tiles than this (VKLLM_VK_GEMM_SPLIT_TILES) */

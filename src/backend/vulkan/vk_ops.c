@@ -145,8 +145,7 @@ typedef struct vk_mv_ep {
 /* One token of quantized weights: x' staged in shared memory, VK_MVX_ROWS
  * rows per workgroup (matvec_sx.comp), where the device and the row allow. */
 static int vk_mv_sx(const vk_backend *b, const bk_weight *w, int n_tok) {
-    return n_tok == 1 && !b->no_subgroup && b->d.info.subgroup_shuffle && !vk_float_type(w->type) &&
-           w->ne0 <= VK_MVX_MAXE && w->ne0 % 4 == 0 &&
+    return n_tok == 1 && !b->no_subgroup && !vk_float_type(w->type) && w->ne0 <= VK_MVX_MAXE && w->ne0 % 4 == 0 &&
            !b->mv_plain && VK_MVX_SHARED <= b->d.info.max_shared;
 }
 
@@ -759,7 +758,6 @@ static vkllm_status vk_att_gqa(vk_backend *b, bk_buf *out, const bk_buf *q, cons
     uint32_t chunk = vk_ceil_to((plan_len + want - 1) / want, stage);
     uint32_t c_min = vk_ceil_to((plan_len + VK_ATT_MAX_CHUNKS - 1) / VK_ATT_MAX_CHUNKS, stage);
     if (chunk < c_min) chunk = c_min;
-    if (chunk < (uint32_t)b->att_min_chunk) chunk = vk_ceil_to((uint32_t)b->att_min_chunk, stage);
     uint32_t n_chunks = (plan_len + chunk - 1) / chunk;
     if (n_chunks < 2) { /* one chunk to the end: the same constants for every decode step */
         n_chunks = 1;

@@ -41,12 +41,11 @@
 /* matvec_sx.comp (one token, quantized weights, subgroup arithmetic): rows
  * per workgroup of 256 threads, the longest row (x' staged in shared memory
  * as f32: 30 KiB, so with the rest it fits lavapipe's 32 KiB) and the
- * shared memory it needs (the host checks the device's limit): x', its
- * sum per 32-element unit, 64 partial sums and the rope epilogue's 16
- * exchanged rows */
+ * shared memory it needs (the host checks the device's limit): x', 64
+ * partial sums and the rope epilogue's 16 exchanged rows */
 #define VK_MVX_ROWS 16u
 #define VK_MVX_MAXE 7680u
-#define VK_MVX_SHARED (4u * VK_MVX_MAXE + 4u * (VK_MVX_MAXE / 32u) + 4u * 64u + 4u * VK_MVX_ROWS)
+#define VK_MVX_SHARED (4u * VK_MVX_MAXE + 4u * 64u + 4u * VK_MVX_ROWS)
 #define VK_MV_NORM 1u
 #define VK_MV_GLU 2u
 #define VK_MV_ACC 4u

@@ -13,10 +13,8 @@
 // dotted with x' as it is decoded (dequant.glsl's blk_dot / unit_dot_x):
 // decoding the 32 weights into an array first took 136 registers a thread,
 // so one workgroup fit an SM (NVIDIA) and the larger matvecs ran in
-// several waves. Each unit's sum of x' is staged beside it, and for Q4_0,
-// Q4_1 and Q8_0 x' is stored pre-scaled so codes need no shift (dequant.glsl,
-// DQ_PRESCALED). The host takes this kernel when ne0 <= VK_MVX_MAXE and
-// subgroup arithmetic and shuffles exist (subgroups of a multiple of 8 lanes).
+// several waves. The host takes this kernel when ne0 <= VK_MVX_MAXE and
+// subgroup arithmetic exists (any subgroup size).
 // A subgroup's row pair is a rope pair for the decode epilogue of
 // common/mv_rope.glsl (VK_MV_ROPE / VK_MV_KV: rope and the KV store in
 // place of rope_kv.comp): rows (2i, 2i + 1), or for VK_MV_NEOX rows
@@ -25,7 +23,6 @@
 // meet in shared memory (XCHG) and one thread writes the word.
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
-#extension GL_KHR_shader_subgroup_shuffle : require
 #extension GL_EXT_control_flow_attributes : require
 #include "../vk_shader_iface.h"
 
@@ -84,11 +81,6 @@ void load_xu(uint u) {
 // over all 32 banks. Staging writes stay consecutive within 128 bytes.
 uint xsw(uint i) { return i ^ ((i >> 3) & 7u); }
 #define DQ_XV(u, j) (DIRECT ? xu_[j] : xs4[(u) * 8u + ((j) ^ ((u) & 7u))])
-// the sum of unit u's x' (staged beside it: a dot's w = dl * q + ml needs
-// ml * sum(x'), which each row's dot otherwise added up again)
-shared float xsum[DIRECT ? 1u : VK_MVX_MAXE / 32u];
-#define DQ_XSUM(u) xsum[u]
-#define DQ_PRESCALED (!DIRECT)
 #include "common/dequant.glsl"
 
 shared float red[64];              // per-subgroup partial sums of x^2 (subgroups of 4+ lanes)
@@ -169,8 +161,6 @@ void main() {
     // one memory latency per iteration (6 for the 5632-wide down projection)
     const uint SG = 2u;
     bool n_f32 = (MODE & VK_MV_GLU) != 0u || ((MODE & VK_MV_NORM) != 0u && pc.norm_type == 0u);
-    // (n4 is a multiple of 8: the 8 vectors of a unit are all in range or
-    // all out, so the shuffles that sum a unit see only lanes of its own)
     for (uint i0 = tid; i0 < n4; i0 += SG * 256u) {
         vec4 xr[SG], nr[SG];
         [[unroll]] for (uint q = 0u; q < SG; q++) {
@@ -188,12 +178,7 @@ void main() {
                 v *= pc.norm_type == 0u ? nr[q] : vec4(norm_at(c), norm_at(c + 1u), norm_at(c + 2u), norm_at(c + 3u));
             }
             if ((MODE & VK_MV_GLU) != 0u) v = silu4(xr[q]) * nr[q];
-            float s4 = sum4(v); // the unit's sum, over its 8 consecutive lanes
-            s4 += subgroupShuffleXor(s4, 1u);
-            s4 += subgroupShuffleXor(s4, 2u);
-            s4 += subgroupShuffleXor(s4, 4u);
-            if ((i & 7u) == 0u) xsum[i >> 3] = s4;
-            xs4[xsw(i)] = v * dq_xscale(i & 7u);
+            xs4[xsw(i)] = v;
         }
     }
     float scale = 1.0;

@@ -215,46 +215,6 @@ vec4 byte4(uint q) {
     return vec4(small_float(q & 0xFFu), small_float((q >> 8) & 0xFFu), small_float((q >> 16) & 0xFFu),
                 small_float(q >> 24));
 }
-// DQ_PRESCALED (a constant bool of the includer, which then also defines
-// DQ_XSUM(u) = the sum of unit u's x'): x' element e of a unit is stored
-// times 2^-s, s the bit offset of e's code within its 16-bit half of the
-// code word (dq_xscale: the factors of vector j of a unit). A code is then
-// used where it lies, (q & mask) as small_float, which skips the shift of
-// each code: (c 2^s) (x 2^-s) is the product c x exactly (powers of two),
-// so the sums are the same. Q4_0 / Q4_1 (element 4j + b: the low nibble of
-// byte b of word j, j < 4; 16 + 4j + b its high nibble) and Q8_0 (byte b).
-#ifndef DQ_PRESCALED
-#define DQ_PRESCALED false
-#define DQ_XSUM(u) 0.0
-#endif
-#if defined(TYPE_Q4_0) || defined(TYPE_Q4_1)
-#define DQ_SHIFTLESS 1
-vec4 dq_xscale(uint j) {
-    if (!DQ_PRESCALED) return vec4(1.0);
-    return j < 4u ? vec4(1.0, 1.0 / 256.0, 1.0, 1.0 / 256.0) : vec4(1.0 / 16.0, 1.0 / 4096.0, 1.0 / 16.0, 1.0 / 4096.0);
-}
-// the codes of word q as used with pre-scaled x': low and high nibbles
-vec4 nib4_lo(uint q) {
-    uint q2 = q >> 16;
-    return vec4(small_float(q & 0xFu), small_float(q & 0xF00u), small_float(q2 & 0xFu), small_float(q2 & 0xF00u));
-}
-vec4 nib4_hi(uint q) {
-    uint q2 = q >> 16;
-    return vec4(small_float(q & 0xF0u), small_float(q & 0xF000u), small_float(q2 & 0xF0u), small_float(q2 & 0xF000u));
-}
-#elif defined(TYPE_Q8_0)
-#define DQ_SHIFTLESS 1
-vec4 dq_xscale(uint j) { // (an if: a ?: on a specialization constant picked wrongly on lavapipe)
-    if (!DQ_PRESCALED) return vec4(1.0);
-    return vec4(1.0, 1.0 / 256.0, 1.0, 1.0 / 256.0);
-}
-vec4 byte4_at(uint q) {
-    uint q2 = q >> 16;
-    return vec4(small_float(q & 0xFFu), small_float(q & 0xFF00u), small_float(q2 & 0xFFu), small_float(q2 & 0xFF00u));
-}
-#else
-vec4 dq_xscale(uint j) { return vec4(1.0); }
-#endif
 #if defined(BLOCK32)
 // a fetched block (blk_load) of unit u
 float blk_dot(uint R[BLK_N], uint al, uint u) {
@@ -264,24 +224,13 @@ float blk_dot(uint R[BLK_N], uint al, uint u) {
 #if defined(TYPE_Q8_0)
     for (uint j = 0u; j < 8u; j++) { // codes as unsigned: byte ^ 0x80 = q + 128
         vec4 xv = DQ_XV(u, j);
-        uint q = BLK_W(R, al, BLK_QS + 4u * j) ^ 0x80808080u;
-        if (DQ_PRESCALED) {
-            sq += dot(byte4_at(q), xv);
-        } else {
-            sq += dot(byte4(q), xv);
-            sx += sum4(xv);
-        }
+        sq += dot(byte4(BLK_W(R, al, BLK_QS + 4u * j) ^ 0x80808080u), xv);
+        sx += sum4(xv);
     }
 #else
     for (uint j = 0u; j < 4u; j++) { // byte 4j + b: element 4j + b (low nibble), 16 + 4j + b (high)
         uint q = BLK_W(R, al, BLK_QS + 4u * j);
         vec4 xl = DQ_XV(u, j), xh = DQ_XV(u, 4u + j);
-#if defined(DQ_SHIFTLESS)
-        if (DQ_PRESCALED) {
-            sq += dot(nib4_lo(q), xl) + dot(nib4_hi(q), xh);
-            continue;
-        }
-#endif
         vec4 lo = nib4(q, 0u), hi = nib4(q, 4u);
 #if defined(TYPE_Q5_0) || defined(TYPE_Q5_1)
         uint bl = qh >> (4u * j), bh = qh >> (16u + 4u * j); // fifth bits of the 4 elements
@@ -289,10 +238,9 @@ float blk_dot(uint R[BLK_N], uint al, uint u) {
         hi += 16.0 * vec4(bh & 1u, (bh >> 1) & 1u, (bh >> 2) & 1u, (bh >> 3) & 1u);
 #endif
         sq += dot(lo, xl) + dot(hi, xh);
-        if (!DQ_PRESCALED) sx += sum4(xl + xh);
+        sx += sum4(xl + xh);
     }
 #endif
-    if (DQ_PRESCALED) sx = DQ_XSUM(u);
     return d * sq + m * sx;
 }
 #else
@@ -329,9 +277,8 @@ float unit_dot_x(uint rb, uint u) {
         v += 16.0 * vec4(h & 1u, (h >> 8) & 1u, (h >> 16) & 1u, (h >> 24) & 1u);
 #endif
         sq += dot(v, xv);
-        if (!DQ_PRESCALED) sx += sum4(xv);
+        sx += sum4(xv);
     }
-    if (DQ_PRESCALED) sx = DQ_XSUM(u);
     return dl * sq + ml * sx;
 #elif defined(TYPE_Q6_K)
     // 210-byte blocks: 2-aligned, read through rd_u32
