@@ -158,7 +158,8 @@ static int vk_mv_sx(const vk_backend *b, const bk_weight *w, int n_tok) {
 static uint32_t vk_mvx_hsplit(const vk_backend *b, const bk_weight *w) {
     if (b->mvx_direct) return 1u;
     if (b->mvx_hsplit) return (uint32_t)b->mvx_hsplit;
-    int light = w->type == DTYPE_Q4_0 || w->type == DTYPE_Q4_1 || w->type == DTYPE_Q5_0 || w->type == DTYPE_Q5_1;
+    int light = !b->mvx_split_light &&
+                (w->type == DTYPE_Q4_0 || w->type == DTYPE_Q4_1 || w->type == DTYPE_Q5_0 || w->type == DTYPE_Q5_1);
     return !light && w->ne1 <= VK_MVX_SPLIT_ROWS ? 2u : 1u;
 }
 
