@@ -86,6 +86,9 @@ typedef struct vk_rec {
     VkDeviceSize src_off, dst_off, size;
 } vk_rec;
 
+/* vk_backend.gemm_split_tiles unless VKLLM_VK_GEMM_SPLIT_TILES is set (vk_ops.c says why) */
+#define VK_GEMM_SPLIT_TILES 200
+
 /* Profile totals of one kernel variant (vk_profile.c). */
 #define VK_PROF_OPS 64
 typedef struct vk_prof_op {
@@ -127,7 +130,6 @@ typedef struct vk_backend {
     int att_gqa;    /* attention_gqa.comp for per-token attention: subgroup shuffles, unless VKLLM_VK_ATT_GQA=0 */
     int gemm_split; /* split-K for GEMMs of few tiles (gemm_cm.comp), unless VKLLM_VK_GEMM_SPLIT=0 */
     int gemm_split_tiles; /* and for GEMMs of several token tiles with fewer tiles than this (VKLLM_VK_GEMM_SPLIT_TILES) */
-#define VK_GEMM_SPLIT_TILES 200 /* its default (vk_ops.c says why) */
     int mvx_hsplit; /* matvec_sx: subgroups a row pair, 1 or 2 (VKLLM_VK_MVX_SPLIT), 0: by type and rows */
     int mvx_split_light; /* and for the 4/5-bit 32-element types too (VKLLM_VK_MVX_SPLIT_LIGHT=1, an experiment) */
     int mvx_direct; /* matvec_sx without x' staging for plain and norm inputs (VKLLM_VK_MVX_DIRECT=1, an experiment) */

@@ -90,10 +90,17 @@ shared float exv[XCHG ? VK_MVX_ROWS : 1u]; // XCHG: pair i's rotated rows at i a
 shared vec2 hsum_s[HSPLIT > 1u ? VK_MVX_ROWS : 1u]; // HSPLIT 2: half h's sums of pair i at 2i + h
 shared vec2 hadd_s[HSPLIT > 1u ? VK_MVX_ROWS / 2u : 1u]; // and the residual / bias of pair i
 
+// a workgroup's rows and row pairs
+const uint ROWS = VK_MVX_ROWS / HSPLIT;
+const uint NPAIR = ROWS / 2u;
+
+// the weight rows (wa, wb) of pair p of the dispatch, wb clamped to the last
+// row (a lone last row pairs with itself; its second sum is dropped)
+uvec2 pair_rows(uint p) { return uvec2(ep_pair_row(p, 0u), min(ep_pair_row(p, 1u), pc.n_rows - 1u)); }
+
 // the pair's outputs o = (sum * scale + add), by one lane (ra = 2 pi: the
 // pair's first row in the workgroup)
 void finish_pair(uint pi, uint r0, uint wa, uint wb, float sa, float sb, float add_a, float add_b, float scale) {
-    const uint NPAIR = VK_MVX_ROWS / HSPLIT / 2u;
     uint ra = 2u * pi, rb = ra + 1u;
     if (EP) {
         // both rows of the pair exist (the host checked: whole heads)
@@ -129,24 +136,24 @@ void main() {
     uint tid = gl_LocalInvocationID.x;
     ep_prefetch();
     uint sg = gl_SubgroupID, ns = gl_NumSubgroups, sl = gl_SubgroupInvocationID, sz = gl_SubgroupSize;
-    const uint ROWS = VK_MVX_ROWS / HSPLIT;
     uint r0 = gl_WorkGroupID.x * ROWS;
     // subgroup sg: half hh of its pair's units (steps of sz units from hh sz)
     uint hh = sg % HSPLIT, sgp = sg / HSPLIT, nsp = ns / HSPLIT, u00 = sl + hh * sz;
 
-    uint nu = unit_count(pc.ne0), last = pc.n_rows - 1u;
-    // subgroup sg takes the workgroup's row pairs i = sg, sg + ns, ...: rows
-    // (2p, 2p + 1) of pair p = wg * NPAIR + i, or ep_pair_row's NEOX pairs
-    const uint NPAIR = ROWS / 2u;
+    uint nu = unit_count(pc.ne0);
+    // subgroup sg takes the workgroup's row pairs i = sgp, sgp + nsp, ...:
+    // rows (2p, 2p + 1) of pair p = wg * NPAIR + i, or ep_pair_row's NEOX pairs
     uint p0 = gl_WorkGroupID.x * NPAIR;
 #if defined(BLOCK32)
-    // the blocks of the first two steps (units sl and sl + sz) of this
-    // subgroup's first row pair are fetched before x' is built: their memory
-    // latency overlaps the staging (for rows of up to 64 units, all of them)
+    // the blocks of the first two steps (units u00 and u00 + HSPLIT sz) of
+    // this subgroup's first row pair are fetched before x' is built: their
+    // memory latency overlaps the staging (for rows of up to 64 HSPLIT units,
+    // all of them)
     uint Pa0[BLK_N], Pb0[BLK_N], Pa1[BLK_N], Pb1[BLK_N];
     bool pre = sgp < NPAIR && 2u * (p0 + sgp) < pc.n_rows && u00 < nu;
     if (pre) {
-        uint wa = ep_pair_row(p0 + sgp, 0u), wb = min(ep_pair_row(p0 + sgp, 1u), last), u1 = min(u00 + HSPLIT * sz, nu - 1u);
+        uvec2 w = pair_rows(p0 + sgp);
+        uint wa = w.x, wb = w.y, u1 = min(u00 + HSPLIT * sz, nu - 1u);
         FETCH(Pa0, wa, u00);
         FETCH(Pb0, wb, u00);
         FETCH(Pa1, wa, u1);
@@ -196,7 +203,8 @@ void main() {
     for (uint pi = sgp; pi < NPAIR; pi += nsp) {
         uint ra = 2u * pi;
         if (r0 + ra >= pc.n_rows) break; // subgroup-uniform (r0 + ra = 2p)
-        uint wa = ep_pair_row(p0 + pi, 0u), wb = min(ep_pair_row(p0 + pi, 1u), last);
+        uvec2 w = pair_rows(p0 + pi);
+        uint wa = w.x, wb = w.y;
         float acc_a = 0.0, acc_b = 0.0;
         ssq_ = 0.0;
         // the residual (VK_MV_ACC) and bias, loaded now: in flight during the dot
@@ -263,9 +271,9 @@ void main() {
         barrier();
         for (uint pi = sgp; pi < NPAIR; pi += nsp) {
             if (hh != 0u || r0 + 2u * pi >= pc.n_rows) break;
-            uint wa = ep_pair_row(p0 + pi, 0u), wb = min(ep_pair_row(p0 + pi, 1u), last);
+            uvec2 w = pair_rows(p0 + pi);
             vec2 s = hsum_s[2u * pi] + hsum_s[2u * pi + 1u], ad = hadd_s[pi];
-            if (subgroupElect()) finish_pair(pi, r0, wa, wb, s.x, s.y, ad.x, ad.y, scale);
+            if (subgroupElect()) finish_pair(pi, r0, w.x, w.y, s.x, s.y, ad.x, ad.y, scale);
         }
     }
     if (XCHG) {
