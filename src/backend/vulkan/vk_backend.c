@@ -376,7 +376,7 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     b->pad_phases = vk_env_int("VKLLM_VK_PAD", 1, 64, 0);
     b->pad_nb = vk_env_int("VKLLM_VK_PAD_NB", 1, 64, 0);
     const char *sk = getenv("VKLLM_VK_SKIP");
-    b->skip = sk ? atoi(sk) & 15 : 0;
+    b->skip = sk ? atoi(sk) & 31 : 0;
     if (b->skip) log_msg(LOG_WARN, "vulkan: VKLLM_VK_SKIP=%d: some ops are left out, results are wrong (timing only)", b->skip);
     uint64_t lim = b->d.info.max_storage_range;
     if (lim > (1ull << 31)) lim = 1ull << 31; /* shaders use 32-bit byte offsets */

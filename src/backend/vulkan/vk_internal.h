@@ -196,7 +196,9 @@ typedef struct vk_backend {
     int n_prof;
 } vk_backend;
 
-enum { VK_SKIP_MATVEC = 1, VK_SKIP_ATTENTION = 2, VK_SKIP_ROPE = 4, VK_SKIP_MATVEC_WG = 8 };
+/* VK_SKIP_BARRIER: no barriers between a pass's dispatches (they overlap as the
+ * device likes): what decode would cost if nothing waited */
+enum { VK_SKIP_MATVEC = 1, VK_SKIP_ATTENTION = 2, VK_SKIP_ROPE = 4, VK_SKIP_MATVEC_WG = 8, VK_SKIP_BARRIER = 16 };
 
 /* The alignment of a storage binding's offset on this device (at least 4). */
 static inline VkDeviceSize vk_storage_align(const vk_backend *b) {

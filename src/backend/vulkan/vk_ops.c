@@ -594,7 +594,7 @@ static int vk_qkv_layout_ok(const vk_backend *b, const bk_weight *w, int D, int 
 static const char *vk_qkv_unsupported(const vk_backend *b, const bk_kv *kv, const bk_weight *const w[3], int neox) {
     if (!b->qkv_rope) return "off (VKLLM_VK_QKV_ROPE=0)";
     if (b->rope_fuse) return "rope deferred into attention instead (VKLLM_VK_ROPE_FUSE=1)";
-    if (b->skip || b->pad_phases || b->pad_nb) return "timing switches set (VKLLM_VK_SKIP / PAD)";
+    if ((b->skip & ~VK_SKIP_BARRIER) || b->pad_phases || b->pad_nb) return "timing switches set (VKLLM_VK_SKIP / PAD)";
     if (b->batch->n_tokens != 1) return "more than one token";
     if (kv->d.type != DTYPE_F32 && kv->d.type != DTYPE_F16) return "a Q8_0 cache";
     if (b->nbind < VK_MV_EP_NBIND) return "too few bindings";

@@ -107,7 +107,7 @@ vkllm_status vk_hazard(vk_backend *b, const VkBuffer *rd, int n_rd, const VkBuff
         need = vk_in(b->written, b->n_written, wr[i]) || vk_in(b->read, b->n_read, wr[i]);
     if (!need && (b->n_read + n_rd > VK_HAZARD_MAX || b->n_written + n_wr > VK_HAZARD_MAX)) need = 1;
     if (need) {
-        TRY(vk_rec_barrier(b, 0));
+        if (!(b->skip & VK_SKIP_BARRIER)) TRY(vk_rec_barrier(b, 0));
         b->n_written = b->n_read = 0;
     }
     for (int i = 0; i < n_rd; i++)
