@@ -190,7 +190,13 @@ static vkllm_status vk_matvec_rec(vk_backend *b, vk_bind out, const bk_weight *w
         uint32_t wg = sx ? hsplit : !vk_float_type(w->type) ? b->mv_wg_q : nt == 1 ? b->mv_wg1 : b->mv_wg;
         uint32_t mode = in->mode | (sx && b->mvx_direct && !(in->mode & VK_MV_GLU) ? VK_MV_DIRECT : 0u);
         if (ep) mode |= ep->mode;
-        TRY(vk_pipeline_get_mode(b, name, nt, mode | wg << 16, &p));
+        if (sx && b->mvx_steps4) mode |= VK_MVX_STEPS4;
+        /* matvec_sx's constant 0: x vectors a thread loads at once in staging,
+         * enough for the row in one round (b->mvx_sg: VKLLM_VK_MVX_SG) */
+        uint32_t sg = b->mvx_sg ? (uint32_t)b->mvx_sg : (uint32_t)((w->ne0 + 1023) / 1024);
+        if (sg < 1) sg = 1;
+        if (sg > 8) sg = 8;
+        TRY(vk_pipeline_get_mode(b, name, sx ? sg : nt, mode | wg << 16, &p));
         vk_bind bind[VK_MV_EP_NBIND] = {{w->b.buf, s->off, s->range}, vk_bb(x), out, bias_b, in->b4};
         if (ep) {
             bind[5] = b->info;

@@ -33,6 +33,14 @@ layout(constant_id = 1) const uint MODE = 0u;
 // holds VK_MVX_ROWS / 2 rows and a lane does half the work of its chain
 // (the halves' sums meet in shared memory); not with VK_MV_DIRECT
 layout(constant_id = 2) const uint HSPLIT = 1u;
+// vectors of x a thread loads at once while x' is staged (the host makes it
+// cover the row in one round: ceil(ne0 / 1024), at most 8): a loop that
+// loads, uses and stores a few vectors an iteration waits one memory latency
+// per iteration (three for the 5632-wide down projection at 2)
+layout(constant_id = 0) const uint SG = 2u;
+// steps of a row pair's units a lane fetches at once in the dot loop (2 or
+// 4: VK_MVX_STEPS4; each step one block of each of the two rows)
+const uint STEPS = (MODE & VK_MVX_STEPS4) != 0u ? 4u : 2u;
 
 layout(std430, binding = 0) readonly buffer WBuf { uint Wd[]; };
 layout(std430, binding = 1) readonly buffer XBuf4 { vec4 X4[]; };
@@ -163,10 +171,7 @@ void main() {
 
     float ss = 0.0;
     uint n4 = DIRECT ? 0u : pc.ne0 / 4u;
-    // SG vectors a thread at a time, all their loads issued before any is
-    // used: a loop that loads, uses and stores one vector an iteration waits
-    // one memory latency per iteration (6 for the 5632-wide down projection)
-    const uint SG = 2u;
+    // SG vectors a thread at a time, all their loads issued before any is used
     bool n_f32 = (MODE & VK_MV_GLU) != 0u || ((MODE & VK_MV_NORM) != 0u && pc.norm_type == 0u);
     for (uint i0 = tid; i0 < n4; i0 += SG * 256u) {
         vec4 xr[SG], nr[SG];
@@ -217,41 +222,40 @@ void main() {
             add_a += bias_at(pc.row_out0 + wa);
             add_b += bias_at(pc.row_out0 + wb);
         }
-        // two steps (units u and u + HSPLIT sz) at a time: four blocks' loads in flight
-        for (uint u = u00; u < nu; u += 2u * HSPLIT * sz) {
-            uint u1 = u + HSPLIT * sz;
-            bool two = u1 < nu;
+        // STEPS steps (units u + k HSPLIT sz) at a time: 2 STEPS blocks' loads in flight
+        const uint DU = HSPLIT * sz;
+        for (uint u = u00; u < nu; u += STEPS * DU) {
 #if defined(BLOCK32)
-            uint Ra0[BLK_N], Rb0[BLK_N], Ra1[BLK_N], Rb1[BLK_N];
-            if (pre && pi == sgp && u == u00) {
-                Ra0 = Pa0;
-                Rb0 = Pb0;
-                Ra1 = Pa1;
-                Rb1 = Pb1;
-            } else {
-                FETCH(Ra0, wa, u);
-                FETCH(Rb0, wb, u);
-                if (two) {
-                    FETCH(Ra1, wa, u1);
-                    FETCH(Rb1, wb, u1);
+            uint Ra[STEPS][BLK_N], Rb[STEPS][BLK_N];
+            bool first = pre && pi == sgp && u == u00;
+            [[unroll]] for (uint k = 0u; k < STEPS; k++) {
+                uint uk = u + k * DU;
+                if (uk >= nu) break;
+                if (first && k == 0u) {
+                    Ra[k] = Pa0;
+                    Rb[k] = Pb0;
+                } else if (first && k == 1u) {
+                    Ra[k] = Pa1;
+                    Rb[k] = Pb1;
+                } else {
+                    FETCH(Ra[k], wa, uk);
+                    FETCH(Rb[k], wb, uk);
                 }
             }
-            load_xu(u);
-            acc_a += blk_dot(Ra0, ALIGN_OF(wa, u), u);
-            acc_b += blk_dot(Rb0, ALIGN_OF(wb, u), u);
-            if (two) {
-                load_xu(u1);
-                acc_a += blk_dot(Ra1, ALIGN_OF(wa, u1), u1);
-                acc_b += blk_dot(Rb1, ALIGN_OF(wb, u1), u1);
+            [[unroll]] for (uint k = 0u; k < STEPS; k++) {
+                uint uk = u + k * DU;
+                if (uk >= nu) break;
+                load_xu(uk);
+                acc_a += blk_dot(Ra[k], ALIGN_OF(wa, uk), uk);
+                acc_b += blk_dot(Rb[k], ALIGN_OF(wb, uk), uk);
             }
 #else
-            load_xu(u);
-            acc_a += unit_dot_x((pc.row_w0 + wa) * pc.row_bytes, u);
-            acc_b += unit_dot_x((pc.row_w0 + wb) * pc.row_bytes, u);
-            if (two) {
-                load_xu(u1);
-                acc_a += unit_dot_x((pc.row_w0 + wa) * pc.row_bytes, u1);
-                acc_b += unit_dot_x((pc.row_w0 + wb) * pc.row_bytes, u1);
+            [[unroll]] for (uint k = 0u; k < STEPS; k++) {
+                uint uk = u + k * DU;
+                if (uk >= nu) break;
+                load_xu(uk);
+                acc_a += unit_dot_x((pc.row_w0 + wa) * pc.row_bytes, uk);
+                acc_b += unit_dot_x((pc.row_w0 + wb) * pc.row_bytes, uk);
             }
 #endif
         }
