@@ -371,7 +371,6 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     b->gemm_split_tiles = vk_env_int("VKLLM_VK_GEMM_SPLIT_TILES", 0, 1 << 20, VK_GEMM_SPLIT_TILES);
     b->mvx_direct = vk_env_is("VKLLM_VK_MVX_DIRECT", "1");
     b->mvx_sg = vk_env_int("VKLLM_VK_MVX_SG", 1, 8, 0);
-    b->mvx_steps4 = vk_env_is("VKLLM_VK_MVX_STEPS", "4");
     b->mvx_split_light = vk_env_is("VKLLM_VK_MVX_SPLIT_LIGHT", "1");
     b->mvx_hsplit = vk_env_int("VKLLM_VK_MVX_SPLIT", 1, 2, 0); /* 0: by type and rows (vk_ops.c) */
     b->att_gqa = !b->no_subgroup && b->d.info.subgroup_shuffle && !vk_env_is("VKLLM_VK_ATT_GQA", "0");

@@ -133,7 +133,6 @@ typedef struct vk_backend {
     int mvx_hsplit; /* matvec_sx: subgroups a row pair, 1 or 2 (VKLLM_VK_MVX_SPLIT), 0: by type and rows */
     int mvx_split_light; /* and for the 4/5-bit 32-element types too (VKLLM_VK_MVX_SPLIT_LIGHT=1, an experiment) */
     int mvx_sg;     /* matvec_sx: x vectors a thread stages at once (VKLLM_VK_MVX_SG=1..8), 0: by row length */
-    int mvx_steps4; /* matvec_sx: four steps of units fetched at once (VKLLM_VK_MVX_STEPS=4) */
     int mvx_direct; /* matvec_sx without x' staging for plain and norm inputs (VKLLM_VK_MVX_DIRECT=1, an experiment) */
     int pad_phases, pad_nb; /* VKLLM_VK_PAD, VKLLM_VK_PAD_NB: empty dispatches per layer (vk_ops.c) */
     /* VKLLM_VK_SKIP=N (timing only: wrong results): ops of these kinds record

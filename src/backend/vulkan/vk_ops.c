@@ -190,7 +190,6 @@ static vkllm_status vk_matvec_rec(vk_backend *b, vk_bind out, const bk_weight *w
         uint32_t wg = sx ? hsplit : !vk_float_type(w->type) ? b->mv_wg_q : nt == 1 ? b->mv_wg1 : b->mv_wg;
         uint32_t mode = in->mode | (sx && b->mvx_direct && !(in->mode & VK_MV_GLU) ? VK_MV_DIRECT : 0u);
         if (ep) mode |= ep->mode;
-        if (sx && b->mvx_steps4) mode |= VK_MVX_STEPS4;
         /* matvec_sx's constant 0: x vectors a thread loads at once in staging,
          * enough for the row in one round (b->mvx_sg: VKLLM_VK_MVX_SG) */
         uint32_t sg = b->mvx_sg ? (uint32_t)b->mvx_sg : (uint32_t)((w->ne0 + 1023) / 1024);

@@ -50,7 +50,6 @@
 #define VK_MV_GLU 2u
 #define VK_MV_ACC 4u
 #define VK_MV_DIRECT 8u /* matvec_sx: x' read per lane, no staging (VKLLM_VK_MVX_DIRECT=1) */
-#define VK_MVX_STEPS4 256u /* matvec_sx: four steps of units fetched at once, not two (VKLLM_VK_MVX_STEPS=4) */
 /* the one-token epilogue that replaces rope_kv.comp (shaders/common/mv_rope.glsl):
  * rotate row pairs, store into a KV cache layer (binding 2), NEOX pairs, f16 cache */
 #define VK_MV_ROPE 16u

@@ -38,9 +38,11 @@ layout(constant_id = 2) const uint HSPLIT = 1u;
 // loads, uses and stores a few vectors an iteration waits one memory latency
 // per iteration (three for the 5632-wide down projection at 2)
 layout(constant_id = 0) const uint SG = 2u;
-// steps of a row pair's units a lane fetches at once in the dot loop (2 or
-// 4: VK_MVX_STEPS4; each step one block of each of the two rows)
-const uint STEPS = (MODE & VK_MVX_STEPS4) != 0u ? 4u : 2u;
+// steps of a row pair's units a lane fetches at once in the dot loop (each
+// step one block of each of the two rows): four were slower on the H200
+// (Q8_0 decode 595 -> 410 tok/s, Q4_0 694 -> 670-683, llama3-8b Q4_0 175 ->
+// 158; docs/PERF.md)
+const uint STEPS = 2u;
 
 layout(std430, binding = 0) readonly buffer WBuf { uint Wd[]; };
 layout(std430, binding = 1) readonly buffer XBuf4 { vec4 X4[]; };
