@@ -1,7 +1,8 @@
 #!/bin/bash
 # gpu_s4f.sh — 2026-12-02 fourth session: matvec_sx staging x in one round
 # (constant SG by row length; VKLLM_VK_MVX_SG=2 is the old fixed 2) and four
-# steps of units fetched at once (VKLLM_VK_MVX_STEPS=4), decode A/B in one
+# steps of units fetched at once (VKLLM_VK_MVX_STEPS=4: at 8737d9b only, ignored
+# since), decode A/B in one
 # call, then the state of main (bench/gpu_state.sh: kernel tests, pp512 +
 # tg128 of four types, 32 sequences).
 # Usage: source .gpu/on-device.sh; bash bench/gpu_s4f.sh
