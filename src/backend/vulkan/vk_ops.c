@@ -190,12 +190,12 @@ static vkllm_status vk_matvec_rec(vk_backend *b, vk_bind out, const bk_weight *w
         uint32_t wg = sx ? hsplit : !vk_float_type(w->type) ? b->mv_wg_q : nt == 1 ? b->mv_wg1 : b->mv_wg;
         uint32_t mode = in->mode | (sx && b->mvx_direct && !(in->mode & VK_MV_GLU) ? VK_MV_DIRECT : 0u);
         if (ep) mode |= ep->mode;
-        /* matvec_sx's constant 0: x vectors a thread loads at once in staging,
-         * enough for the row in one round (b->mvx_sg: VKLLM_VK_MVX_SG) */
-        uint32_t sg = b->mvx_sg ? (uint32_t)b->mvx_sg : (uint32_t)((w->ne0 + 1023) / 1024);
-        if (sg < 1) sg = 1;
-        if (sg > 8) sg = 8;
-        TRY(vk_pipeline_get_mode(b, name, sx ? sg : nt, mode | wg << 16, &p));
+        /* matvec_sx's constant 0 (in place of the token tile): x vectors each
+         * of its 256 threads loads at once in staging, enough for the row in
+         * one round (1024 elements a round), or b->mvx_sg (VKLLM_VK_MVX_SG) */
+        _Static_assert((VK_MVX_MAXE + 1023) / 1024 <= 8, "matvec_sx stages at most 8 vectors a thread at once");
+        uint32_t c0 = !sx ? nt : b->mvx_sg ? (uint32_t)b->mvx_sg : (uint32_t)((w->ne0 + 1023) / 1024);
+        TRY(vk_pipeline_get_mode(b, name, c0, mode | wg << 16, &p));
         vk_bind bind[VK_MV_EP_NBIND] = {{w->b.buf, s->off, s->range}, vk_bb(x), out, bias_b, in->b4};
         if (ep) {
             bind[5] = b->info;
