@@ -13,7 +13,7 @@ set(VK_VARIANTS
   "attention_split|attention|SPLIT" "attention_tiled|attention|TILED"
   "attention_cm|attention_cm|" "attention_sg|attention|USE_SUBGROUP"
   "attention_split_sg|attention|SPLIT,USE_SUBGROUP" "attention_gqa|attention_gqa|" "attention_gqa_rope|attention_gqa|ROPE"
-  "silu_mul|silu_mul|" "add|add|" "gather_rows|gather_rows|" "argmax|argmax|")
+  "silu_mul|silu_mul|" "x_f16|x_f16|" "add|add|" "gather_rows|gather_rows|" "argmax|argmax|")
 foreach(t ${VK_WEIGHT_TYPES})
   string(TOLOWER ${t} tl)
   list(APPEND VK_VARIANTS "embed_${tl}|embed|TYPE_${t}"

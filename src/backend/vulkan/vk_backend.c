@@ -285,6 +285,7 @@ static vkllm_status vk_begin(backend *base, const bk_batch *bt) {
     if (!bt) return err_set(VKLLM_ERR_INVALID_ARG, "vulkan: begin() without a batch");
     TRY(vk_pass_begin(b));
     b->in_pass = 1;
+    b->xh_valid = 0;
     b->batch = bt;
     b->rk_pending = 0;
     vkllm_status s = vk_batch_upload(b, bt);
@@ -369,6 +370,7 @@ static vkllm_status vk_init(vk_backend *b, const vk_backend_opts *o) {
     b->qkv_rope = !vk_env_is("VKLLM_VK_QKV_ROPE", "0");
     b->gemm_split = !vk_env_is("VKLLM_VK_GEMM_SPLIT", "0");
     b->gemm_split_tiles = vk_env_int("VKLLM_VK_GEMM_SPLIT_TILES", 0, 1 << 20, VK_GEMM_SPLIT_TILES);
+    b->gemm_xh = vk_env_int("VKLLM_VK_GEMM_XH", 0, 1 << 20, VK_GEMM_XH_MIN);
     b->mvx_direct = vk_env_is("VKLLM_VK_MVX_DIRECT", "1");
     b->mvx_sg = vk_env_int("VKLLM_VK_MVX_SG", 1, 8, 0);
     b->mvx_split_light = vk_env_is("VKLLM_VK_MVX_SPLIT_LIGHT", "1");

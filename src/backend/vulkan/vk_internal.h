@@ -88,6 +88,10 @@ typedef struct vk_rec {
 
 /* vk_backend.gemm_split_tiles unless VKLLM_VK_GEMM_SPLIT_TILES is set (vk_ops.c says why) */
 #define VK_GEMM_SPLIT_TILES 200
+/* vk_backend.gemm_xh unless VKLLM_VK_GEMM_XH is set: f16 x for gemm_cm.comp
+ * from two token tiles (a small batch's one tile skips the conversion's
+ * dispatch and barrier) */
+#define VK_GEMM_XH_MIN 128
 
 /* Profile totals of one kernel variant (vk_profile.c). */
 #define VK_PROF_OPS 64
@@ -130,6 +134,15 @@ typedef struct vk_backend {
     int att_gqa;    /* attention_gqa.comp for per-token attention: subgroup shuffles, unless VKLLM_VK_ATT_GQA=0 */
     int gemm_split; /* split-K for GEMMs of few tiles (gemm_cm.comp), unless VKLLM_VK_GEMM_SPLIT=0 */
     int gemm_split_tiles; /* and for GEMMs of several token tiles with fewer tiles than this (VKLLM_VK_GEMM_SPLIT_TILES) */
+    /* gemm_cm.comp reads x as f16 (x_f16.comp) from this many tokens
+     * (VKLLM_VK_GEMM_XH; 0: never); the last conversion (xh_buf) is reused
+     * while its source (xh_src, ne0, tokens) is not written: q, k and v, or
+     * gate and up, convert their x once */
+    int gemm_xh;
+    vk_buffer xh_buf;
+    VkBuffer xh_src;
+    uint32_t xh_ne0, xh_ntok;
+    int xh_valid;
     int mvx_hsplit; /* matvec_sx: subgroups a row pair, 1 or 2 (VKLLM_VK_MVX_SPLIT), 0: by type and rows */
     int mvx_split_light; /* and for the 4/5-bit 32-element types too (VKLLM_VK_MVX_SPLIT_LIGHT=1, an experiment) */
     int mvx_sg;     /* matvec_sx: x vectors a thread stages at once (VKLLM_VK_MVX_SG=1..8), 0: by row length */

@@ -34,6 +34,7 @@ typedef struct {
     uint32_t pos_off, seq_off, bt_off, chunk, n_chunks, rope_mode;
 } pc_attention;
 typedef struct { uint32_t n; } pc_n;
+typedef struct { uint32_t ne0, n_tok, ne0p; } pc_x_f16;
 typedef struct { uint32_t n_rows, n; } pc_rows;
 _Static_assert(sizeof(pc_matmul) == 40 && sizeof(pc_matmul) <= VK_PC_MAX, "matmul push constants");
 _Static_assert(sizeof(pc_matvec) == 64 && sizeof(pc_matvec) <= VK_PC_MAX, "matvec push constants");
@@ -267,6 +268,38 @@ static vkllm_status vk_mm_check(vk_backend *b, const char *op, bk_buf *out, cons
 
 static vkllm_status vk_scratch(vk_backend *b, vk_buffer *part, vk_buffer *cnt, uint64_t part_bytes, uint64_t cnt_bytes,
                                const char *what);
+static vkllm_status vk_att_fit(vk_backend *b, vk_buffer *buf, uint64_t bytes, uint64_t min, const char *what,
+                               int *made);
+
+/* gemm_cm.comp's x as f16 rows (x_f16.comp) in b->xh_buf, unless the last
+ * conversion still holds this x; *out binds it and *ok = 1, or *ok = 0 where
+ * it would not fit one binding or one dispatch (the f32 path then). */
+static vkllm_status vk_gemm_xh(vk_backend *b, const bk_buf *x, uint32_t ne0, uint32_t n_tok, vk_bind *out, int *ok) {
+    uint64_t ne0p = ((uint64_t)ne0 + 63) & ~(uint64_t)63;
+    uint64_t ntp = ((uint64_t)n_tok + VK_GEMM_CM_TOK - 1) / VK_GEMM_CM_TOK * VK_GEMM_CM_TOK, bytes = ne0p * ntp * 2;
+    *ok = 0;
+    if (bytes > b->d.info.max_storage_range || ntp > 65535) return VKLLM_OK;
+    if (!b->xh_valid || b->xh_src != x->b.buf || b->xh_ne0 != ne0 || b->xh_ntok != n_tok) {
+        int made;
+        TRY(vk_att_fit(b, &b->xh_buf, bytes, 1u << 20, "GEMM f16 x", &made));
+        VkPipeline p;
+        TRY(vk_pipeline_get(b, "x_f16", 1, &p));
+        VkBuffer rd[1] = {x->b.buf}, wr[1] = {b->xh_buf.buf};
+        TRY(vk_hazard(b, rd, 1, wr, 1));
+        vk_bind bind[2] = {vk_bb(x), {b->xh_buf.buf, 0, bytes}};
+        pc_x_f16 pc = {ne0, n_tok, (uint32_t)ne0p};
+        b->prof_bytes = 0;
+        b->prof_ne0 = ne0;
+        TRY(vk_dispatch(b, p, bind, 2, &pc, sizeof pc, (uint32_t)((ne0p / 8 + 255) / 256), (uint32_t)ntp));
+        b->xh_src = x->b.buf;
+        b->xh_ne0 = ne0;
+        b->xh_ntok = n_tok;
+        b->xh_valid = 1;
+    }
+    *out = (vk_bind){b->xh_buf.buf, 0, bytes};
+    *ok = 1;
+    return VKLLM_OK;
+}
 
 /* split-K of gemm_cm.comp: up to VK_GEMM_SPLIT_MAX parts, for about this many
  * workgroups, in GEMMs of one token tile and fewer than VK_GEMM_SPLIT_GROUPS
@@ -282,8 +315,12 @@ static vkllm_status vk_gemm(vk_backend *b, bk_buf *out, const bk_weight *w, cons
                             vk_bind bias_b, int n_tok) {
     char name[32];
     snprintf(name, sizeof name, "gemm%s_%s", b->use_cm ? "_cm" : "", vk_type_tag(w->type));
+    vk_bind xb = vk_bb(x);
+    int xh = 0;
+    if (b->use_cm && b->gemm_xh > 0 && n_tok >= b->gemm_xh)
+        TRY(vk_gemm_xh(b, x, (uint32_t)w->ne0, (uint32_t)n_tok, &xb, &xh));
     VkPipeline p;
-    TRY(vk_pipeline_get(b, name, 1, &p));
+    TRY(vk_pipeline_get_mode(b, name, 1, (uint32_t)xh, &p));
     const uint32_t rt = b->use_cm ? VK_GEMM_CM_ROWS : VK_GEMM_TILE, tt = b->use_cm ? VK_GEMM_CM_TOK : VK_GEMM_TILE;
     const uint32_t seg = VK_MAX_GROUPS * rt;
     uint32_t gy = ((uint32_t)n_tok + tt - 1) / tt;
@@ -305,8 +342,8 @@ static vkllm_status vk_gemm(vk_backend *b, bk_buf *out, const bk_weight *w, cons
                 n_split = (nu + k_units - 1) / k_units;
                 if (n_split < 2) n_split = 1, k_units = (nu + 1) & ~1u;
             }
-            vk_bind bind[6] = {{w->b.buf, s->off, s->range}, vk_bb(x), vk_bb(out), bias_b};
-            VkBuffer rd[3] = {x->b.buf}, wr[3] = {out->b.buf};
+            vk_bind bind[6] = {{w->b.buf, s->off, s->range}, xb, vk_bb(out), bias_b};
+            VkBuffer rd[3] = {xb.buf}, wr[3] = {out->b.buf};
             int n_rw = 1;
             if (n_split > 1) {
                 uint64_t tiles = (uint64_t)gx * gy, part_bytes = tiles * n_split * rt * tt * 4;
@@ -735,6 +772,8 @@ void vk_att_scratch_release(vk_backend *b, int all) {
         vk_buffer_destroy(b, &b->att_cnt);
         vk_buffer_destroy(b, &b->gemm_part);
         vk_buffer_destroy(b, &b->gemm_cnt);
+        vk_buffer_destroy(b, &b->xh_buf);
+        b->xh_valid = 0;
     }
 }
 
