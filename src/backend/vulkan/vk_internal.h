@@ -89,9 +89,9 @@ typedef struct vk_rec {
 /* vk_backend.gemm_split_tiles unless VKLLM_VK_GEMM_SPLIT_TILES is set (vk_ops.c says why) */
 #define VK_GEMM_SPLIT_TILES 200
 /* vk_backend.gemm_xh unless VKLLM_VK_GEMM_XH is set: f16 x for gemm_cm.comp
- * from two token tiles (a small batch's one tile skips the conversion's
- * dispatch and barrier) */
-#define VK_GEMM_XH_MIN 128
+ * from 32 tokens (H200: 32 sequences decoding together 6,047 -> 6,774 tok/s
+ * with it, pp512 faster by 7-33 %; docs/PERF.md) */
+#define VK_GEMM_XH_MIN 32
 
 /* Profile totals of one kernel variant (vk_profile.c). */
 #define VK_PROF_OPS 64
