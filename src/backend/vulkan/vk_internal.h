@@ -214,6 +214,12 @@ typedef struct vk_backend {
  * device likes): what decode would cost if nothing waited */
 enum { VK_SKIP_MATVEC = 1, VK_SKIP_ATTENTION = 2, VK_SKIP_ROPE = 4, VK_SKIP_MATVEC_WG = 8, VK_SKIP_BARRIER = 16 };
 
+/* buf is written (a dispatch, a recorded copy, an upload) or destroyed: gemm_cm's
+ * f16 x converted from it is stale. */
+static inline void vk_xh_forget(vk_backend *b, VkBuffer buf) {
+    if (buf && buf == b->xh_src) b->xh_valid = 0;
+}
+
 /* The alignment of a storage binding's offset on this device (at least 4). */
 static inline VkDeviceSize vk_storage_align(const vk_backend *b) {
     return b->d.info.min_storage_align > 4 ? b->d.info.min_storage_align : 4;

@@ -81,7 +81,7 @@ vkllm_status vk_buffer_create(vk_backend *b, VkDeviceSize size, int host_visible
 void vk_buffer_destroy(vk_backend *b, vk_buffer *buf) {
     if (!buf) return;
     if (buf->buf) b->rec_valid = 0; /* the recorded pass may name it */
-    if (buf->buf && buf->buf == b->xh_src) b->xh_valid = 0; /* a new buffer may get its handle */
+    vk_xh_forget(b, buf->buf); /* a new buffer may get its handle */
     if (buf->map) vkUnmapMemory(b->d.dev, buf->mem);
     if (buf->buf) vkDestroyBuffer(b->d.dev, buf->buf, NULL);
     if (buf->mem) vkFreeMemory(b->d.dev, buf->mem, NULL);
@@ -95,7 +95,7 @@ static vkllm_status vk_staging(vk_backend *b) {
 
 vkllm_status vk_buffer_upload(vk_backend *b, vk_buffer *dst, VkDeviceSize off, const void *src, size_t n) {
     uint64_t end;
-    if (dst->buf == b->xh_src) b->xh_valid = 0;
+    vk_xh_forget(b, dst->buf);
     if (!ckmath_add(off, n, &end) || end > dst->size)
         return err_set(VKLLM_ERR_INTERNAL, "vulkan: upload of %zu bytes at %llu past buffer end %llu", n,
                        (unsigned long long)off, (unsigned long long)dst->size);

@@ -280,6 +280,7 @@ static vkllm_status vk_gemm_xh(vk_backend *b, const bk_buf *x, uint32_t ne0, uin
     *ok = 0;
     if (bytes > b->d.info.max_storage_range || ntp > 65535) return VKLLM_OK;
     if (!b->xh_valid || b->xh_src != x->b.buf || b->xh_ne0 != ne0 || b->xh_ntok != n_tok) {
+        b->xh_valid = 0; /* until the conversion is recorded (xh_buf may be replaced first) */
         int made;
         TRY(vk_att_fit(b, &b->xh_buf, bytes, 1u << 20, "GEMM f16 x", &made));
         VkPipeline p;

@@ -59,6 +59,7 @@ vkllm_status vk_rec_copy(vk_backend *b, VkBuffer src, VkDeviceSize src_off, VkBu
                          VkDeviceSize size) {
     vk_rec *r = NULL;
     TRY(vk_rec_push(b, &r));
+    vk_xh_forget(b, dst); /* buf_write inside a pass, KV block copies */
     r->kind = VK_REC_COPY;
     r->src = src;
     r->dst = dst;

@@ -114,7 +114,7 @@ vkllm_status vk_hazard(vk_backend *b, const VkBuffer *rd, int n_rd, const VkBuff
         if (!vk_in(b->read, b->n_read, rd[i])) b->read[b->n_read++] = rd[i];
     for (int i = 0; i < n_wr; i++) {
         if (!vk_in(b->written, b->n_written, wr[i])) b->written[b->n_written++] = wr[i];
-        if (wr[i] == b->xh_src) b->xh_valid = 0; /* gemm_cm's f16 x of it is stale */
+        vk_xh_forget(b, wr[i]);
     }
     return VKLLM_OK;
 }
